@@ -1,0 +1,84 @@
+//! The command line (SPEC §2).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::emit::Format;
+use crate::rules::Strategy;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "istio-preflight",
+    version,
+    about = "Checks a Kubernetes estate before an Istio upgrade and says what will break or disrupt traffic"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check manifests (files, directories, `-` for stdin) for upgrade risks.
+    Check(CheckArgs),
+    /// List the rules, or explain one (`istio-preflight rules IPF405`).
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Files or directories to read (directories recursively: .yaml, .yml, .json); `-` is stdin.
+    #[arg(default_value = ".")]
+    pub paths: Vec<PathBuf>,
+    /// Istio version being upgraded to (e.g. 1.27.2 or 1.27).
+    #[arg(long, value_name = "VERSION")]
+    pub target: Option<String>,
+    /// Override the detected current Istio version.
+    #[arg(long, value_name = "VERSION")]
+    pub current: Option<String>,
+    /// How the upgrade will be done.
+    #[arg(long, value_enum, default_value_t = Strategy::Canary)]
+    pub strategy: Strategy,
+    /// Kubernetes version, when it cannot be read from Node objects.
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only run these rules (codes or prefixes, comma-separated: IPF4,IPF101).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Vec<String>,
+    /// Skip these rules (codes or prefixes).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+    /// Lowest severity that makes the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    #[default]
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// A rule code or name to explain.
+    pub code: Option<String>,
+    #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
+    pub format: RulesFormat,
+}

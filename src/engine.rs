@@ -1,0 +1,121 @@
+//! Runs the selected rules over the inventory in parallel, applies ignore annotations and
+//! sorts the findings so output is the same on every run.
+
+use std::cmp::Ordering;
+
+use rayon::prelude::*;
+
+use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::model::Inventory;
+use crate::rules::{Context, Rule, Sink, RULES};
+use crate::source::SourceFile;
+
+/// Which rules run: `--select` and `--ignore` take codes or prefixes (`IPF4`, `IPF405`).
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+}
+
+impl Selection {
+    pub fn rules(&self) -> Vec<&'static Rule> {
+        RULES
+            .iter()
+            .copied()
+            .filter(|r| self.select.is_empty() || self.select.iter().any(|s| matches_code(r, s)))
+            .filter(|r| !self.ignore.iter().any(|s| matches_code(r, s)))
+            .collect()
+    }
+}
+
+fn matches_code(rule: &Rule, pattern: &str) -> bool {
+    let p = pattern.trim();
+    (!p.is_empty()
+        && rule
+            .code
+            .to_ascii_uppercase()
+            .starts_with(&p.to_ascii_uppercase()))
+        || rule.name == p
+}
+
+/// Annotation that silences rules on one object: `"IPF403,IPF404"`, optionally followed by
+/// `=reason`. On a workload it may sit on the object or on its pod template.
+pub const IGNORE_ANNOTATION: &str = "istio-preflight.io/ignore";
+
+pub fn run(rules: &[&'static Rule], cx: &Context) -> Vec<Diagnostic> {
+    let mut diagnostics: Vec<Diagnostic> = rules
+        .par_iter()
+        .flat_map_iter(|rule| {
+            let mut sink = Sink::new(rule);
+            (rule.check)(cx, &mut sink);
+            sink.diagnostics
+        })
+        .collect();
+    diagnostics.retain(|d| !ignored(cx.inventory, d));
+    diagnostics
+}
+
+fn ignored(inv: &Inventory, d: &Diagnostic) -> bool {
+    let Some(id) = d.object() else { return false };
+    let o = inv.object(id);
+    let mut values = vec![o.annotation(IGNORE_ANNOTATION).map(str::to_string)];
+    values.extend(
+        inv.workloads
+            .iter()
+            .filter(|w| w.object == id)
+            .map(|w| w.annotation(IGNORE_ANNOTATION).map(str::to_string)),
+    );
+    values.into_iter().flatten().any(|v| {
+        let codes = v.split_once('=').map_or(v.as_str(), |(c, _)| c);
+        codes
+            .split(',')
+            .map(str::trim)
+            .any(|c| !c.is_empty() && d.code.starts_with(&c.to_ascii_uppercase()))
+    })
+}
+
+/// Sorts by file, position and code; objects from a cluster by kind, namespace and name.
+pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceFile]) {
+    let key = |d: &Diagnostic| -> (u8, String, u32, u32, String) {
+        match &d.subject {
+            Subject::Estate => (0, String::new(), 0, 0, String::new()),
+            Subject::File { file, span } => (
+                1,
+                files[*file].path.clone(),
+                span.start.line,
+                span.start.col,
+                String::new(),
+            ),
+            Subject::Object { object, field } => {
+                let o = inv.object(*object);
+                match o.origin {
+                    crate::model::Origin::File { file, .. } => {
+                        let span = field.locate(&o.root);
+                        (
+                            1,
+                            files[file].path.clone(),
+                            span.start.line,
+                            span.start.col,
+                            String::new(),
+                        )
+                    }
+                    crate::model::Origin::Cluster => (2, o.display_name(), 0, 0, field.to_string()),
+                }
+            }
+        }
+    };
+    let mut keyed: Vec<_> = diagnostics.drain(..).map(|d| (key(&d), d)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
+        ka.cmp(kb)
+            .then_with(|| a.code.cmp(b.code))
+            .then_with(|| a.message.cmp(&b.message))
+            .then(Ordering::Equal)
+    });
+    keyed.dedup_by(|(ka, a), (kb, b)| ka == kb && a == b);
+    diagnostics.extend(keyed.into_iter().map(|(_, d)| d));
+}
+
+/// Exit status for `--fail-on`: whether any finding is at or above the threshold.
+pub fn fails(diagnostics: &[Diagnostic], fail_on: Option<Severity>) -> bool {
+    fail_on.is_some_and(|t| diagnostics.iter().any(|d| d.severity >= t))
+}

@@ -1,0 +1,245 @@
+//! istio-preflight: checks a Kubernetes estate before an Istio upgrade and says, with exact
+//! locations and concrete fixes, what will break or disrupt traffic.
+//!
+//! ```text
+//! files ─> source ─> Inventory ─> engine (rules, parallel, sorted) ─> emit (human, json, sarif, github)
+//! ```
+
+pub mod cli;
+pub mod diagnostic;
+pub mod emit;
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod rules;
+pub mod source;
+pub mod yaml;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use cli::{CheckArgs, Command, FailOn, RulesArgs, RulesFormat};
+use diagnostic::Severity;
+use model::mesh::MeshOptions;
+use model::{Inventory, Version};
+use report::Report;
+use rules::{Context, Upgrade};
+
+/// How a run ended, mapped to the process exit code by `main`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Nothing at or above `--fail-on` (exit 0).
+    Clean,
+    /// Findings at or above `--fail-on` (exit 1).
+    Findings,
+    /// Usage error or nothing could be read (exit 2), with the reason.
+    Failed(String),
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Findings => 1,
+            Outcome::Failed(_) => 2,
+        }
+    }
+}
+
+pub fn run(cli: cli::Cli) -> Outcome {
+    match cli.command {
+        Command::Check(args) => check_command(&args),
+        Command::Rules(args) => rules_command(&args),
+    }
+}
+
+fn parse_version(flag: &str, text: &Option<String>) -> Result<Option<Version>, String> {
+    text.as_deref()
+        .map(|t| {
+            Version::parse(t)
+                .ok_or_else(|| format!("{flag} {t:?} is not a version like 1.27 or 1.27.2"))
+        })
+        .transpose()
+}
+
+/// Reads the inputs and runs the selected rules: everything `check` does but printing.
+pub fn check(args: &CheckArgs) -> Result<Report, String> {
+    let upgrade = Upgrade {
+        target: parse_version("--target", &args.target)?,
+        strategy: args.strategy,
+    };
+    let options = MeshOptions {
+        current: parse_version("--current", &args.current)?,
+        kube_version: parse_version("--kube-version", &args.kube_version)?,
+    };
+    let selection = engine::Selection {
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+    };
+    for code in selection.select.iter().chain(&selection.ignore) {
+        if !rules::RULES
+            .iter()
+            .any(|r| r.code.starts_with(&code.to_ascii_uppercase()) || r.name == code.as_str())
+        {
+            return Err(format!(
+                "no rule matches {code:?} (see `istio-preflight rules`)"
+            ));
+        }
+    }
+    let loaded = source::load(&args.paths);
+    if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
+        return Err(format!(
+            "nothing could be read: {}",
+            loaded.unreadable.join("; ")
+        ));
+    }
+    let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
+    let selected = selection.rules();
+    let cx = Context {
+        inventory: &inventory,
+        upgrade: &upgrade,
+        read_problems: &loaded.problems,
+        shape_errors: &shape_errors,
+    };
+    let mut diagnostics = engine::run(&selected, &cx);
+    if selected.iter().any(|r| r.code == "IPF001") {
+        for path in &loaded.unreadable {
+            diagnostics.push(diagnostic::Diagnostic {
+                code: "IPF001",
+                name: "invalid-manifest",
+                severity: Severity::Error,
+                message: format!("cannot read {path}"),
+                subject: diagnostic::Subject::Estate,
+                fix: None,
+            });
+        }
+    }
+    engine::sort(&mut diagnostics, &inventory, &loaded.files);
+    Ok(Report {
+        files: loaded.files,
+        inventory,
+        diagnostics,
+        notes: loaded.notes,
+        upgrade,
+        rules: selected,
+    })
+}
+
+fn check_command(args: &CheckArgs) -> Outcome {
+    let report = match check(args) {
+        Ok(r) => r,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
+    let text = emit::render(&report, args.format, color);
+    if let Err(e) = write_output(args.output.as_ref(), &text) {
+        return e;
+    }
+    let fail_on = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    if engine::fails(&report.diagnostics, fail_on) {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    }
+}
+
+/// Writes to the file or stdout. A closed pipe (`| head`) is not an error.
+fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), Outcome> {
+    match path {
+        Some(p) => std::fs::write(p, text)
+            .map_err(|e| Outcome::Failed(format!("cannot write {}: {e}", p.display()))),
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(Outcome::Failed(format!("cannot write output: {e}")))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// The rule table as Markdown (README and `rules --format markdown`).
+pub fn rules_markdown() -> String {
+    let mut s =
+        String::from("| code | name | severity | fixable | summary |\n|---|---|---|---|---|\n");
+    for r in rules::RULES {
+        s.push_str(&format!(
+            "| [{code}](rules/docs/{code}.md) | {} | {} | {} | {} |\n",
+            r.name,
+            r.severity.as_str(),
+            if r.fixable { "yes" } else { "no" },
+            r.summary,
+            code = r.code
+        ));
+    }
+    s
+}
+
+/// A rule's documentation page.
+pub fn rule_page(rule: &rules::Rule) -> String {
+    format!(
+        "# {} {}\n\nSeverity: {}. Fixable: {}.\n\n{}\n\n{}",
+        rule.code,
+        rule.name,
+        rule.severity.as_str(),
+        if rule.fixable { "yes" } else { "no" },
+        rule.summary,
+        rule.docs().trim_end()
+    ) + "\n"
+}
+
+fn rules_command(args: &RulesArgs) -> Outcome {
+    let text = match &args.code {
+        Some(code) => match rules::find(code) {
+            Some(rule) => match args.format {
+                RulesFormat::Json => {
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "code": rule.code, "name": rule.name, "severity": rule.severity,
+                        "summary": rule.summary, "fixable": rule.fixable, "docs": rule.docs(),
+                    }))
+                    .expect("json")
+                        + "\n"
+                }
+                _ => rule_page(rule),
+            },
+            None => {
+                return Outcome::Failed(format!("no rule {code:?} (see `istio-preflight rules`)"))
+            }
+        },
+        None => match args.format {
+            RulesFormat::Json => {
+                let list: Vec<_> = rules::RULES
+                    .iter()
+                    .map(|r| serde_json::json!({"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary, "fixable": r.fixable}))
+                    .collect();
+                serde_json::to_string_pretty(&serde_json::json!({ "rules": list })).expect("json")
+                    + "\n"
+            }
+            RulesFormat::Markdown => rules_markdown(),
+            RulesFormat::Human => rules::RULES
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}  {:<34} {:<8} {}\n",
+                        r.code,
+                        r.name,
+                        r.severity.as_str(),
+                        r.summary
+                    )
+                })
+                .collect(),
+        },
+    };
+    match write_output(None, &text) {
+        Ok(()) => Outcome::Clean,
+        Err(e) => e,
+    }
+}

@@ -1,0 +1,655 @@
+//! Istio facts derived from the inventory: control-plane revisions and their versions,
+//! revision tags, mesh config per revision, which workloads are meshed (following Istio's
+//! injection precedence) and the proxy settings each one effectively gets.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use super::duration::parse_duration;
+use super::selector::Labels;
+use super::version::{image_hub, image_name, Version};
+use super::workload::Workload;
+use super::{Inventory, ObjectId};
+use crate::yaml::{self, Node};
+
+/// Namespaces the injector never touches (istio/istio `pkg/kube/inject`).
+const NEVER_INJECTED: &[&str] = &[
+    "kube-system",
+    "kube-public",
+    "kube-node-lease",
+    "local-path-storage",
+];
+
+/// `terminationDrainDuration` when nothing sets it (istio/api `mesh/v1alpha1/proxy.proto`).
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, Default)]
+pub struct MeshOptions {
+    /// `--current`: overrides the detected control-plane version.
+    pub current: Option<Version>,
+    /// `--kube-version`: the Kubernetes version when it cannot be read from Nodes.
+    pub kube_version: Option<Version>,
+}
+
+/// One istiod revision.
+#[derive(Clone, Debug)]
+pub struct ControlPlane {
+    pub revision: String,
+    pub namespace: String,
+    /// The istiod Deployment; `None` when the control plane is only known from `--current`.
+    pub object: Option<ObjectId>,
+    pub image: Option<String>,
+    pub version: Option<Version>,
+    /// istiod's `ENABLE_NATIVE_SIDECARS` env value, when set.
+    pub native_sidecars: Option<String>,
+}
+
+impl ControlPlane {
+    pub fn hub(&self) -> Option<&str> {
+        self.image.as_deref().map(image_hub)
+    }
+}
+
+/// Whether and how a workload is in the mesh.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Membership {
+    #[default]
+    None,
+    /// Gets (or has) a sidecar from `revision` (a tag already resolved to its revision);
+    /// `requested` is what the labels asked for.
+    Sidecar {
+        revision: String,
+        requested: String,
+    },
+    Ambient,
+}
+
+impl Membership {
+    pub fn is_meshed(&self) -> bool {
+        !matches!(self, Membership::None)
+    }
+
+    pub fn sidecar_revision(&self) -> Option<&str> {
+        match self {
+            Membership::Sidecar { revision, .. } => Some(revision),
+            _ => None,
+        }
+    }
+}
+
+/// Where an effective setting came from, so messages can say what to change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Istio's built-in default.
+    Default,
+    /// `meshConfig.defaultConfig` in the revision's `istio[-<rev>]` ConfigMap.
+    MeshConfig { object: ObjectId },
+    /// The pod's `proxy.istio.io/config` annotation.
+    Annotation,
+    /// The deprecated `values.global.proxy.*` in `istio-sidecar-injector[-<rev>]`.
+    InjectorValues { object: ObjectId },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+/// The proxy settings a workload's sidecar gets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxySettings {
+    pub termination_drain: Setting<Duration>,
+    pub hold_application: Setting<bool>,
+    /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS` in proxyMetadata: the agent then ignores the drain
+    /// duration and exits when connections reach zero.
+    pub exit_on_zero_active_connections: bool,
+}
+
+/// Three-valued: native sidecars may depend on a Kubernetes version we cannot see.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeSidecars {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// `meshConfig.defaultConfig` of one revision.
+#[derive(Clone, Debug)]
+struct MeshDefaults {
+    object: ObjectId,
+    default_config: Option<Node>,
+}
+
+#[derive(Debug, Default)]
+pub struct Mesh {
+    pub control_planes: Vec<ControlPlane>,
+    /// Revision tag → revision, from tag webhooks (`istio.io/tag`).
+    pub tags: BTreeMap<String, String>,
+    mesh_defaults: HashMap<String, MeshDefaults>,
+    /// Revision → (ConfigMap, parsed `values` JSON) of `istio-sidecar-injector[-<rev>]`.
+    injector_values: HashMap<String, (ObjectId, serde_json::Value)>,
+    pub kube_version: Option<Version>,
+    current_override: Option<Version>,
+}
+
+impl Mesh {
+    pub fn derive(inv: &Inventory, options: &MeshOptions) -> Mesh {
+        let mut mesh = Mesh {
+            current_override: options.current.clone(),
+            ..Mesh::default()
+        };
+        for (id, o) in inv.of_kind("Deployment") {
+            let Some(containers) = o
+                .root
+                .at(&["spec", "template", "spec", "containers"])
+                .and_then(Node::as_seq)
+            else {
+                continue;
+            };
+            let discovery = containers.iter().find(|c| {
+                c.str_at(&["name"]) == Some("discovery")
+                    || c.str_at(&["image"])
+                        .is_some_and(|i| image_name(i) == "pilot")
+            });
+            let Some(discovery) = discovery else { continue };
+            let env = |name: &str| {
+                discovery
+                    .get("env")
+                    .and_then(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .find(|e| e.str_at(&["name"]) == Some(name))
+                    .and_then(|e| e.str_at(&["value"]))
+                    .map(str::to_string)
+            };
+            let revision = o
+                .label("istio.io/rev")
+                .map(str::to_string)
+                .or_else(|| env("REVISION"))
+                .unwrap_or_else(|| "default".to_string());
+            let image = discovery.str_at(&["image"]).map(str::to_string);
+            mesh.control_planes.push(ControlPlane {
+                version: image.as_deref().and_then(Version::from_image),
+                image,
+                revision,
+                namespace: o.namespace().to_string(),
+                object: Some(id),
+                native_sidecars: env("ENABLE_NATIVE_SIDECARS"),
+            });
+        }
+        if let Some(current) = &options.current {
+            let default = mesh
+                .control_planes
+                .iter()
+                .position(|cp| cp.revision == "default");
+            match default {
+                Some(i) => mesh.control_planes[i].version = Some(current.clone()),
+                None if mesh.control_planes.is_empty() => mesh.control_planes.push(ControlPlane {
+                    revision: "default".into(),
+                    namespace: "istio-system".into(),
+                    object: None,
+                    image: None,
+                    version: Some(current.clone()),
+                    native_sidecars: None,
+                }),
+                None => {
+                    for cp in &mut mesh.control_planes {
+                        cp.version = Some(current.clone());
+                    }
+                }
+            }
+        }
+        mesh.control_planes
+            .sort_by(|a, b| a.revision.cmp(&b.revision));
+
+        for (_, o) in inv.of_kind("MutatingWebhookConfiguration") {
+            if let (Some(tag), Some(rev)) = (o.label("istio.io/tag"), o.label("istio.io/rev")) {
+                mesh.tags.insert(tag.to_string(), rev.to_string());
+            }
+        }
+
+        let istio_namespaces: Vec<String> = if mesh.control_planes.is_empty() {
+            vec!["istio-system".to_string()]
+        } else {
+            mesh.control_planes
+                .iter()
+                .map(|cp| cp.namespace.clone())
+                .collect()
+        };
+        for (id, o) in inv.of_kind("ConfigMap") {
+            if !istio_namespaces.iter().any(|ns| ns == o.namespace()) {
+                continue;
+            }
+            let revision_of = |prefix: &str| -> Option<String> {
+                if o.name == prefix {
+                    Some("default".to_string())
+                } else {
+                    o.name
+                        .strip_prefix(prefix)
+                        .and_then(|r| r.strip_prefix('-'))
+                        .map(str::to_string)
+                }
+            };
+            if let Some(rev) = revision_of("istio") {
+                if let Some(text) = o.root.str_at(&["data", "mesh"]) {
+                    let default_config = yaml::parse_str(text)
+                        .ok()
+                        .flatten()
+                        .and_then(|m| m.get("defaultConfig").cloned());
+                    mesh.mesh_defaults.insert(
+                        rev,
+                        MeshDefaults {
+                            object: id,
+                            default_config,
+                        },
+                    );
+                }
+            }
+            if let Some(rev) = revision_of("istio-sidecar-injector") {
+                if let Some(values) = o
+                    .root
+                    .str_at(&["data", "values"])
+                    .and_then(|t| serde_json::from_str(t).ok())
+                {
+                    mesh.injector_values.insert(rev, (id, values));
+                }
+            }
+        }
+
+        mesh.kube_version = options.kube_version.clone().or_else(|| {
+            inv.of_kind("Node")
+                .filter_map(|(_, n)| {
+                    n.root
+                        .str_at(&["status", "nodeInfo", "kubeletVersion"])
+                        .and_then(Version::parse)
+                })
+                .min_by(|a, b| a.semver.cmp(&b.semver))
+        });
+        mesh
+    }
+
+    /// A revision name or tag, resolved to the revision it serves.
+    pub fn resolve_revision<'a>(&'a self, name: &'a str) -> &'a str {
+        self.tags.get(name).map(String::as_str).unwrap_or(name)
+    }
+
+    pub fn control_plane(&self, revision: &str) -> Option<&ControlPlane> {
+        let revision = self.resolve_revision(revision);
+        self.control_planes
+            .iter()
+            .find(|cp| cp.revision == revision)
+    }
+
+    /// The version being upgraded from: `--current`, else the default revision's, else the
+    /// oldest running control plane's.
+    pub fn current_version(&self) -> Option<&Version> {
+        if let Some(v) = &self.current_override {
+            return Some(v);
+        }
+        self.control_plane("default")
+            .and_then(|cp| cp.version.as_ref())
+            .or_else(|| {
+                self.control_planes
+                    .iter()
+                    .filter_map(|cp| cp.version.as_ref())
+                    .min_by(|a, b| a.semver.cmp(&b.semver))
+            })
+    }
+
+    fn enable_namespaces_by_default(&self) -> bool {
+        self.injector_values
+            .get("default")
+            .and_then(|(_, v)| v.pointer("/sidecarInjectorWebhook/enableNamespacesByDefault"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// Whether the workload is meshed, following the injection webhooks' selectors and the
+    /// injector's own label-over-annotation precedence.
+    pub fn membership(&self, inv: &Inventory, w: &Workload) -> Membership {
+        let o = inv.object(w.object);
+        if w.proxy_container().is_some() {
+            // Already injected (a pod read from a cluster): the revision that injected it.
+            let requested = w
+                .label("istio.io/rev")
+                .map(str::to_string)
+                .or_else(|| injected_revision(w))
+                .unwrap_or_else(|| "default".to_string());
+            return Membership::Sidecar {
+                revision: self.resolve_revision(&requested).to_string(),
+                requested,
+            };
+        }
+        let ns_labels = inv.namespace_labels(o.namespace()).unwrap_or_default();
+        match requested_injection(
+            o.namespace(),
+            &ns_labels,
+            &w.pod_labels,
+            &w.pod_annotations,
+            w.spec.host_network.unwrap_or(false),
+            self.enable_namespaces_by_default(),
+        ) {
+            Requested::None => Membership::None,
+            Requested::Ambient => Membership::Ambient,
+            Requested::Sidecar(requested) => Membership::Sidecar {
+                revision: self.resolve_revision(&requested).to_string(),
+                requested,
+            },
+        }
+    }
+
+    /// The proxy settings a sidecar workload gets: Istio's defaults, overridden by the
+    /// revision's mesh config, overridden by the pod's `proxy.istio.io/config` annotation.
+    pub fn proxy_settings(&self, w: &Workload) -> ProxySettings {
+        let mut settings = ProxySettings {
+            termination_drain: Setting {
+                value: DEFAULT_DRAIN,
+                source: Source::Default,
+            },
+            hold_application: Setting {
+                value: false,
+                source: Source::Default,
+            },
+            exit_on_zero_active_connections: false,
+        };
+        let revision = w.membership.sidecar_revision().unwrap_or("default");
+        if let Some(defaults) = self.mesh_defaults.get(revision) {
+            if let Some(config) = &defaults.default_config {
+                apply_proxy_config(
+                    &mut settings,
+                    config,
+                    Source::MeshConfig {
+                        object: defaults.object,
+                    },
+                );
+            }
+        }
+        if let Some(config) = w
+            .annotation("proxy.istio.io/config")
+            .and_then(|t| yaml::parse_str(t).ok().flatten())
+        {
+            apply_proxy_config(&mut settings, &config, Source::Annotation);
+        }
+        // The injection template ORs ProxyConfig's value with the deprecated Helm value, so
+        // the latter holds even where ProxyConfig says false.
+        if let Some((id, values)) = self.injector_values.get(revision) {
+            if values
+                .pointer("/global/proxy/holdApplicationUntilProxyStarts")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+            {
+                settings.hold_application = Setting {
+                    value: true,
+                    source: Source::InjectorValues { object: *id },
+                };
+            }
+        }
+        settings
+    }
+
+    /// Whether the workload runs (or will get) `istio-proxy` as a native sidecar.
+    pub fn native_sidecars(&self, w: &Workload) -> NativeSidecars {
+        if let Some((_, _, native)) = w.proxy_container() {
+            return if native {
+                NativeSidecars::Yes
+            } else {
+                NativeSidecars::No
+            };
+        }
+        match w.annotation("sidecar.istio.io/nativeSidecar") {
+            Some("true") => return NativeSidecars::Yes,
+            Some("false") => return NativeSidecars::No,
+            _ => {}
+        }
+        let cp = w
+            .membership
+            .sidecar_revision()
+            .and_then(|r| self.control_plane(r));
+        let flag = cp.and_then(|cp| cp.native_sidecars.as_deref());
+        match flag {
+            Some("true") => return NativeSidecars::Yes,
+            Some("false") => return NativeSidecars::No,
+            _ => {}
+        }
+        // Unset means `false` before 1.27 and `auto` from 1.27: native when every kubelet
+        // is 1.33 or newer (istio/istio `pkg/kube/inject/webhook.go` DetectNativeSidecar).
+        let auto = match (flag, cp.and_then(|cp| cp.version.as_ref())) {
+            (Some(_), _) => true,
+            (None, Some(v)) => v.semver.minor >= 27,
+            (None, None) => return NativeSidecars::Unknown,
+        };
+        if !auto {
+            return NativeSidecars::No;
+        }
+        match &self.kube_version {
+            Some(k) if k.semver.minor >= 33 => NativeSidecars::Yes,
+            Some(_) => NativeSidecars::No,
+            None => NativeSidecars::Unknown,
+        }
+    }
+}
+
+fn apply_proxy_config(settings: &mut ProxySettings, config: &Node, source: Source) {
+    if let Some(d) = config
+        .str_at(&["terminationDrainDuration"])
+        .and_then(parse_duration)
+    {
+        settings.termination_drain = Setting {
+            value: d,
+            source: source.clone(),
+        };
+    }
+    if let Some(crate::yaml::Value::Bool(b)) = config
+        .get("holdApplicationUntilProxyStarts")
+        .map(|n| &n.value)
+    {
+        settings.hold_application = Setting {
+            value: *b,
+            source: source.clone(),
+        };
+    }
+    if let Some(v) = config.at(&["proxyMetadata", "EXIT_ON_ZERO_ACTIVE_CONNECTIONS"]) {
+        settings.exit_on_zero_active_connections = matches!(
+            crate::model::selector::scalar_string(v).as_str(),
+            "true" | "1"
+        );
+    }
+}
+
+/// The `revision` recorded in `sidecar.istio.io/status` by the injector.
+pub fn injected_revision(w: &Workload) -> Option<String> {
+    let status: serde_json::Value =
+        serde_json::from_str(w.annotation("sidecar.istio.io/status")?).ok()?;
+    status.get("revision")?.as_str().map(str::to_string)
+}
+
+/// What a pod's labels ask of the injection webhooks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Requested {
+    None,
+    Sidecar(String),
+    Ambient,
+}
+
+/// Istio's injection precedence, as the webhooks' selectors and the injector apply it
+/// (istio/istio `manifests/charts/istio-control/istio-discovery/templates/mutatingwebhook.yaml`,
+/// `pkg/kube/inject/inject.go` injectRequired):
+/// - the namespace label `istio-injection` wins over `istio.io/rev`; any value but `enabled`
+///   turns injection off for the namespace;
+/// - then the namespace's `istio.io/rev`, then the pod's `istio.io/rev`, then the pod label
+///   `sidecar.istio.io/inject=true` (default revision);
+/// - the pod label (or, without it, the deprecated annotation) `sidecar.istio.io/inject=false`
+///   opts a pod out; `hostNetwork` pods and system namespaces are never injected;
+/// - without a sidecar, `istio.io/dataplane-mode=ambient` on the pod or namespace (unless the
+///   pod says `none`) enrols it in ambient.
+pub fn requested_injection(
+    namespace: &str,
+    ns_labels: &Labels,
+    pod_labels: &Labels,
+    pod_annotations: &Labels,
+    host_network: bool,
+    enable_namespaces_by_default: bool,
+) -> Requested {
+    fn get<'a>(m: &'a Labels, k: &str) -> Option<&'a str> {
+        m.get(k).map(String::as_str)
+    }
+    let pod_inject_label = get(pod_labels, "sidecar.istio.io/inject");
+    let pod_inject = pod_inject_label.or_else(|| get(pod_annotations, "sidecar.istio.io/inject"));
+    let label_opt_out = pod_inject_label == Some("false");
+    let webhook = if NEVER_INJECTED.contains(&namespace) || host_network || label_opt_out {
+        None
+    } else if let Some(v) = get(ns_labels, "istio-injection") {
+        (v == "enabled").then_some("default")
+    } else if let Some(rev) = get(ns_labels, "istio.io/rev") {
+        Some(rev)
+    } else if let Some(rev) = get(pod_labels, "istio.io/rev") {
+        Some(rev)
+    } else if pod_inject_label == Some("true") || enable_namespaces_by_default {
+        Some("default")
+    } else {
+        None
+    };
+    if let Some(rev) = webhook {
+        if pod_inject != Some("false") {
+            return Requested::Sidecar(rev.to_string());
+        }
+    }
+    let pod_mode = get(pod_labels, "istio.io/dataplane-mode");
+    let ns_mode = get(ns_labels, "istio.io/dataplane-mode");
+    if !NEVER_INJECTED.contains(&namespace)
+        && (pod_mode == Some("ambient") || (ns_mode == Some("ambient") && pod_mode != Some("none")))
+    {
+        return Requested::Ambient;
+    }
+    Requested::None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn l(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn req(ns: &[(&str, &str)], pod: &[(&str, &str)], ann: &[(&str, &str)]) -> Requested {
+        requested_injection("shop", &l(ns), &l(pod), &l(ann), false, false)
+    }
+
+    #[test]
+    fn injection_precedence() {
+        let sidecar = |r: &str| Requested::Sidecar(r.to_string());
+        assert_eq!(
+            req(&[("istio-injection", "enabled")], &[], &[]),
+            sidecar("default")
+        );
+        assert_eq!(
+            req(
+                &[("istio-injection", "enabled"), ("istio.io/rev", "canary")],
+                &[],
+                &[]
+            ),
+            sidecar("default")
+        );
+        assert_eq!(
+            req(
+                &[("istio-injection", "disabled"), ("istio.io/rev", "canary")],
+                &[],
+                &[]
+            ),
+            Requested::None
+        );
+        assert_eq!(
+            req(&[("istio.io/rev", "canary")], &[], &[]),
+            sidecar("canary")
+        );
+        assert_eq!(
+            req(
+                &[("istio.io/rev", "stable")],
+                &[("istio.io/rev", "canary")],
+                &[]
+            ),
+            sidecar("stable")
+        );
+        assert_eq!(
+            req(&[], &[("istio.io/rev", "canary")], &[]),
+            sidecar("canary")
+        );
+        assert_eq!(
+            req(&[], &[("sidecar.istio.io/inject", "true")], &[]),
+            sidecar("default")
+        );
+        // The annotation alone does not make a webhook call the injector.
+        assert_eq!(
+            req(&[], &[], &[("sidecar.istio.io/inject", "true")]),
+            Requested::None
+        );
+        assert_eq!(
+            req(
+                &[("istio-injection", "enabled")],
+                &[("sidecar.istio.io/inject", "false")],
+                &[]
+            ),
+            Requested::None
+        );
+        assert_eq!(
+            req(
+                &[("istio-injection", "enabled")],
+                &[],
+                &[("sidecar.istio.io/inject", "false")]
+            ),
+            Requested::None
+        );
+        // The label wins over the annotation.
+        assert_eq!(
+            req(
+                &[("istio-injection", "enabled")],
+                &[("sidecar.istio.io/inject", "true")],
+                &[("sidecar.istio.io/inject", "false")]
+            ),
+            sidecar("default")
+        );
+        assert_eq!(
+            req(&[("istio.io/dataplane-mode", "ambient")], &[], &[]),
+            Requested::Ambient
+        );
+        assert_eq!(
+            req(
+                &[("istio.io/dataplane-mode", "ambient")],
+                &[("istio.io/dataplane-mode", "none")],
+                &[]
+            ),
+            Requested::None
+        );
+        assert_eq!(
+            requested_injection(
+                "kube-system",
+                &l(&[("istio-injection", "enabled")]),
+                &l(&[]),
+                &l(&[]),
+                false,
+                false
+            ),
+            Requested::None
+        );
+        assert_eq!(
+            requested_injection(
+                "shop",
+                &l(&[("istio-injection", "enabled")]),
+                &l(&[]),
+                &l(&[]),
+                true,
+                false
+            ),
+            Requested::None
+        );
+        assert_eq!(
+            requested_injection("shop", &l(&[]), &l(&[]), &l(&[]), false, true),
+            sidecar("default")
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The one model every rule reads: an inventory of objects, indexed, with the typed views and
+//! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
+//! rules never learn where an object came from.
+
+pub mod duration;
+pub mod mesh;
+pub mod path;
+pub mod selector;
+pub mod version;
+pub mod workload;
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+pub use path::FieldPath;
+pub use selector::{Labels, Selector};
+pub use version::Version;
+pub use workload::Workload;
+
+use crate::yaml::Node;
+
+/// Where an object came from: a document in a file, or a cluster (no text position).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Origin {
+    File { file: usize, document: usize },
+    Cluster,
+}
+
+/// One Kubernetes object.
+#[derive(Debug)]
+pub struct Object {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// `metadata.namespace` as written; see [`Object::namespace`] for the effective one.
+    pub declared_namespace: Option<String>,
+    pub root: Node,
+    pub origin: Origin,
+}
+
+/// Kinds that live outside namespaces.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "CustomResourceDefinition",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "IngressClass",
+    "GatewayClass",
+    "APIService",
+    "RuntimeClass",
+    "CSIDriver",
+    "VolumeAttachment",
+];
+
+impl Object {
+    pub fn is_cluster_scoped(&self) -> bool {
+        CLUSTER_SCOPED.contains(&self.kind.as_str())
+    }
+
+    /// The namespace the object lives in: as declared, or `default` (where `kubectl apply`
+    /// puts a namespaced object without one); empty for cluster-scoped kinds.
+    pub fn namespace(&self) -> &str {
+        if self.is_cluster_scoped() {
+            ""
+        } else {
+            self.declared_namespace.as_deref().unwrap_or("default")
+        }
+    }
+
+    pub fn group(&self) -> &str {
+        match self.api_version.split_once('/') {
+            Some((group, _)) => group,
+            None => "",
+        }
+    }
+
+    pub fn labels(&self) -> Labels {
+        selector::labels_of(self.root.at(&["metadata", "labels"]))
+    }
+
+    pub fn annotations(&self) -> Labels {
+        selector::labels_of(self.root.at(&["metadata", "annotations"]))
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.root.at(&["metadata", "labels"])?.get(key)?.as_str()
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.root
+            .at(&["metadata", "annotations"])?
+            .get(key)?
+            .as_str()
+    }
+
+    pub fn reference(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: self.api_version.clone(),
+            kind: self.kind.clone(),
+            namespace: (!self.is_cluster_scoped()).then(|| self.namespace().to_string()),
+            name: self.name.clone(),
+        }
+    }
+
+    /// `Deployment shop/cart`, as people say it.
+    pub fn display_name(&self) -> String {
+        if self.is_cluster_scoped() {
+            format!("{} {}", self.kind, self.name)
+        } else {
+            format!("{} {}/{}", self.kind, self.namespace(), self.name)
+        }
+    }
+}
+
+/// The identity of an object in reports.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct ObjectRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+pub type ObjectId = usize;
+
+/// All objects, with the indexes cross-object rules go through (never all-pairs scans).
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub objects: Vec<Object>,
+    by_kind: HashMap<String, Vec<ObjectId>>,
+    by_name: HashMap<(String, String, String), ObjectId>,
+    pub workloads: Vec<Workload>,
+    /// (namespace, label key, label value) → workloads whose pods carry that label.
+    workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
+    workloads_by_namespace: HashMap<String, Vec<usize>>,
+    pub mesh: mesh::Mesh,
+}
+
+impl Inventory {
+    /// Indexes the objects and derives workloads and mesh facts. Objects whose known
+    /// fields have the wrong shape are returned as problems and left out of the typed views.
+    pub fn build(
+        objects: Vec<Object>,
+        options: &mesh::MeshOptions,
+    ) -> (Inventory, Vec<workload::ShapeError>) {
+        let mut inv = Inventory {
+            objects,
+            ..Inventory::default()
+        };
+        for (id, o) in inv.objects.iter().enumerate() {
+            inv.by_kind.entry(o.kind.clone()).or_default().push(id);
+            inv.by_name
+                .entry((o.kind.clone(), o.namespace().to_string(), o.name.clone()))
+                .or_insert(id);
+        }
+        let (workloads, problems) = workload::extract(&inv.objects);
+        for (i, w) in workloads.iter().enumerate() {
+            let ns = inv.objects[w.object].namespace().to_string();
+            for (k, v) in &w.pod_labels {
+                inv.workloads_by_label
+                    .entry((ns.clone(), k.clone(), v.clone()))
+                    .or_default()
+                    .push(i);
+            }
+            inv.workloads_by_namespace.entry(ns).or_default().push(i);
+        }
+        inv.workloads = workloads;
+        inv.mesh = mesh::Mesh::derive(&inv, options);
+        let membership: Vec<_> = inv
+            .workloads
+            .iter()
+            .map(|w| inv.mesh.membership(&inv, w))
+            .collect();
+        for (w, m) in inv.workloads.iter_mut().zip(membership) {
+            w.membership = m;
+        }
+        (inv, problems)
+    }
+
+    pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = (ObjectId, &'a Object)> + 'a {
+        self.by_kind
+            .get(kind)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(move |&id| (id, &self.objects[id]))
+    }
+
+    pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object> {
+        self.by_name
+            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
+            .map(|&id| &self.objects[id])
+    }
+
+    pub fn namespace_labels(&self, namespace: &str) -> Option<Labels> {
+        self.get("Namespace", "", namespace).map(Object::labels)
+    }
+
+    /// Workloads in `namespace` whose pod labels match `selector`, looked up through the
+    /// label index. An empty selector matches every workload in the namespace.
+    pub fn workloads_matching<'a>(
+        &'a self,
+        namespace: &str,
+        selector: &'a Selector,
+    ) -> impl Iterator<Item = &'a Workload> + 'a {
+        let candidates: &[usize] = match selector.first_equality() {
+            Some((k, v)) => self
+                .workloads_by_label
+                .get(&(namespace.to_string(), k.to_string(), v.to_string()))
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+            None => self
+                .workloads_by_namespace
+                .get(namespace)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
+        };
+        candidates
+            .iter()
+            .map(move |&i| &self.workloads[i])
+            .filter(move |w| selector.matches(&w.pod_labels))
+    }
+
+    pub fn object(&self, id: ObjectId) -> &Object {
+        &self.objects[id]
+    }
+}

@@ -1,0 +1,180 @@
+//! Field paths: where in an object a diagnostic points. Rules speak in field paths; only the
+//! emitters turn them into file positions.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+use crate::yaml::{Node, Span, Value};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+/// A JSON-pointer-like path (`/spec/template/spec/containers/0/image`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct FieldPath(pub Vec<Segment>);
+
+impl FieldPath {
+    pub fn root() -> FieldPath {
+        FieldPath(Vec::new())
+    }
+
+    /// Builds a path from `/`-separated keys; numeric parts become list indexes. Keys that
+    /// contain `/` (label names) must be added with [`FieldPath::key`].
+    pub fn parse(path: &str) -> FieldPath {
+        FieldPath(
+            path.split('/')
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.parse::<usize>() {
+                    Ok(i) => Segment::Index(i),
+                    Err(_) => Segment::Key(s.replace("~1", "/").replace("~0", "~")),
+                })
+                .collect(),
+        )
+    }
+
+    pub fn key(mut self, key: &str) -> FieldPath {
+        self.0.push(Segment::Key(key.to_string()));
+        self
+    }
+
+    pub fn index(mut self, index: usize) -> FieldPath {
+        self.0.push(Segment::Index(index));
+        self
+    }
+
+    pub fn join(mut self, other: &FieldPath) -> FieldPath {
+        self.0.extend(other.0.iter().cloned());
+        self
+    }
+
+    pub fn parent(&self) -> Option<FieldPath> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(FieldPath(self.0[..self.0.len() - 1].to_vec()))
+        }
+    }
+
+    pub fn last_key(&self) -> Option<&str> {
+        match self.0.last() {
+            Some(Segment::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The node at this path, if every step exists.
+    pub fn resolve<'a>(&self, root: &'a Node) -> Option<&'a Node> {
+        self.0.iter().try_fold(root, |node, seg| match seg {
+            Segment::Key(k) => node.get(k),
+            Segment::Index(i) => node.as_seq().and_then(|items| items.get(*i)),
+        })
+    }
+
+    /// The text span to underline for this path: the whole `key: value` for a scalar, the
+    /// key alone for a collection (its value spans many lines), and the nearest existing
+    /// ancestor when the field is absent (a default that the rule is about).
+    pub fn locate(&self, root: &Node) -> Span {
+        let mut node = root;
+        let mut best = root.span;
+        for seg in &self.0 {
+            match seg {
+                Segment::Key(k) => match node.entry(k) {
+                    Some(entry) => {
+                        best = match entry.value.value {
+                            Value::Map(_) | Value::Seq(_)
+                                if entry.value.span.start.line != entry.key_span.start.line
+                                    || entry.value.span.end.line != entry.key_span.start.line =>
+                            {
+                                entry.key_span
+                            }
+                            _ => Span {
+                                start: entry.key_span.start,
+                                end: entry.value.span.end.max(entry.key_span.end),
+                            },
+                        };
+                        node = &entry.value;
+                    }
+                    None => return best,
+                },
+                Segment::Index(i) => match node.as_seq().and_then(|items| items.get(*i)) {
+                    Some(item) => {
+                        best = match item.value {
+                            Value::Map(_) | Value::Seq(_)
+                                if item.span.start.line != item.span.end.line =>
+                            {
+                                Span {
+                                    start: item.span.start,
+                                    end: crate::yaml::Pos {
+                                        line: item.span.start.line,
+                                        col: item.span.start.col + 1,
+                                    },
+                                }
+                            }
+                            _ => item.span,
+                        };
+                        node = item;
+                    }
+                    None => return best,
+                },
+            }
+        }
+        best
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("/");
+        }
+        for seg in &self.0 {
+            match seg {
+                Segment::Key(k) => write!(f, "/{}", k.replace('~', "~0").replace('/', "~1"))?,
+                Segment::Index(i) => write!(f, "/{i}")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for FieldPath {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl From<&str> for FieldPath {
+    fn from(path: &str) -> FieldPath {
+        FieldPath::parse(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{parse_str, Pos};
+
+    #[test]
+    fn display_escapes_slashes() {
+        let p = FieldPath::parse("/metadata/labels").key("istio.io/rev");
+        assert_eq!(p.to_string(), "/metadata/labels/istio.io~1rev");
+        assert_eq!(FieldPath::parse(&p.to_string()), p);
+    }
+
+    #[test]
+    fn locate_underlines_the_field_or_its_nearest_ancestor() {
+        let root = parse_str("spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n  replicas: 3\n").unwrap().unwrap();
+        let span = FieldPath::parse("/spec/replicas").locate(&root);
+        assert_eq!(span.start, Pos { line: 7, col: 2 });
+        assert_eq!(span.end, Pos { line: 7, col: 13 });
+        let absent =
+            FieldPath::parse("/spec/template/spec/terminationGracePeriodSeconds").locate(&root);
+        assert_eq!(absent.start, Pos { line: 3, col: 4 });
+        let image = FieldPath::parse("/spec/template/spec/containers/0/image").locate(&root);
+        assert_eq!(image.start, Pos { line: 6, col: 8 });
+    }
+}

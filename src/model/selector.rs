@@ -1,0 +1,160 @@
+//! Kubernetes label selectors: `matchLabels` and `matchExpressions`, and the set-based
+//! operators as the API server evaluates them.
+
+use std::collections::BTreeMap;
+
+use crate::yaml::Node;
+
+pub type Labels = BTreeMap<String, String>;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Operator {
+    In(Vec<String>),
+    NotIn(Vec<String>),
+    Exists,
+    DoesNotExist,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Requirement {
+    pub key: String,
+    pub op: Operator,
+}
+
+/// A `LabelSelector`. An empty selector matches everything (as in PDBs and webhooks); a
+/// missing one is represented by `None` at the call site, whose meaning depends on the field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selector {
+    pub requirements: Vec<Requirement>,
+}
+
+impl Selector {
+    /// Reads a `LabelSelector` node. Unknown operators make the selector match nothing,
+    /// which is what the API server does with a selector it cannot parse (it rejects it).
+    pub fn from_node(node: &Node) -> Selector {
+        let mut requirements = Vec::new();
+        if let Some(entries) = node.get("matchLabels").and_then(Node::as_map) {
+            for e in entries {
+                requirements.push(Requirement {
+                    key: e.key.clone(),
+                    op: Operator::In(vec![scalar_string(&e.value)]),
+                });
+            }
+        }
+        if let Some(items) = node.get("matchExpressions").and_then(Node::as_seq) {
+            for item in items {
+                let key = item.str_at(&["key"]).unwrap_or_default().to_string();
+                let values: Vec<String> = item
+                    .get("values")
+                    .and_then(Node::as_seq)
+                    .map(|vs| vs.iter().map(scalar_string).collect())
+                    .unwrap_or_default();
+                let op = match item.str_at(&["operator"]).unwrap_or_default() {
+                    "In" => Operator::In(values),
+                    "NotIn" => Operator::NotIn(values),
+                    "Exists" => Operator::Exists,
+                    "DoesNotExist" => Operator::DoesNotExist,
+                    _ => Operator::In(Vec::new()),
+                };
+                requirements.push(Requirement { key, op });
+            }
+        }
+        Selector { requirements }
+    }
+
+    /// A plain `key: value` map selector (Service `spec.selector`).
+    pub fn from_map(node: &Node) -> Selector {
+        Selector {
+            requirements: node
+                .as_map()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| Requirement {
+                    key: e.key.clone(),
+                    op: Operator::In(vec![scalar_string(&e.value)]),
+                })
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.requirements.is_empty()
+    }
+
+    pub fn matches(&self, labels: &Labels) -> bool {
+        self.requirements.iter().all(|r| {
+            let value = labels.get(&r.key);
+            match &r.op {
+                Operator::In(values) => value.is_some_and(|v| values.contains(v)),
+                Operator::NotIn(values) => value.is_none_or(|v| !values.contains(v)),
+                Operator::Exists => value.is_some(),
+                Operator::DoesNotExist => value.is_none(),
+            }
+        })
+    }
+
+    /// An equality requirement usable to look candidates up in a label index.
+    pub fn first_equality(&self) -> Option<(&str, &str)> {
+        self.requirements.iter().find_map(|r| match &r.op {
+            Operator::In(values) if values.len() == 1 => Some((r.key.as_str(), values[0].as_str())),
+            _ => None,
+        })
+    }
+}
+
+/// Label values are strings; YAML may have typed them (`version: 1`), and Kubernetes would
+/// reject that, but for matching we compare the text.
+pub fn scalar_string(node: &Node) -> String {
+    match node.to_json() {
+        serde_json::Value::String(s) => s,
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Reads a `map[string]string` such as labels or annotations.
+pub fn labels_of(node: Option<&Node>) -> Labels {
+    node.and_then(Node::as_map)
+        .unwrap_or_default()
+        .iter()
+        .map(|e| (e.key.clone(), scalar_string(&e.value)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_str;
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn match_labels_and_expressions() {
+        let node = parse_str("matchLabels: {app: cart}\nmatchExpressions:\n- {key: tier, operator: In, values: [web, api]}\n- {key: canary, operator: DoesNotExist}\n- {key: env, operator: NotIn, values: [dev]}\n").unwrap().unwrap();
+        let s = Selector::from_node(&node);
+        assert!(s.matches(&labels(&[("app", "cart"), ("tier", "web")])));
+        assert!(s.matches(&labels(&[
+            ("app", "cart"),
+            ("tier", "api"),
+            ("env", "prod")
+        ])));
+        assert!(!s.matches(&labels(&[("app", "cart"), ("tier", "db")])));
+        assert!(!s.matches(&labels(&[("app", "cart"), ("tier", "web"), ("canary", "")])));
+        assert!(!s.matches(&labels(&[("app", "cart"), ("tier", "web"), ("env", "dev")])));
+        assert!(!s.matches(&labels(&[("tier", "web")])));
+    }
+
+    #[test]
+    fn empty_selector_matches_everything_and_bad_operator_nothing() {
+        assert!(Selector::default().matches(&Labels::new()));
+        let node = parse_str("matchExpressions:\n- {key: a, operator: Bogus}\n")
+            .unwrap()
+            .unwrap();
+        assert!(!Selector::from_node(&node).matches(&labels(&[("a", "x")])));
+    }
+}

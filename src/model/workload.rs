@@ -1,0 +1,295 @@
+//! Workloads: every object that runs pods (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+//! Pod), read through k8s-openapi's typed structs so that a field of the wrong shape is caught
+//! with its path, and with Kubernetes' defaults applied where a field is absent.
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use serde::de::DeserializeOwned;
+
+use super::mesh::Membership;
+use super::path::{FieldPath, Segment};
+use super::selector::{labels_of, Labels};
+use super::{Object, ObjectId};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    DaemonSet,
+    ReplicaSet,
+    Job,
+    CronJob,
+    Pod,
+}
+
+/// A pod-running object with its pod template.
+#[derive(Debug)]
+pub struct Workload {
+    pub object: ObjectId,
+    pub kind: WorkloadKind,
+    /// Path of the pod template (`/spec/template`), or the root for a bare Pod.
+    pub template: FieldPath,
+    pub pod_labels: Labels,
+    pub pod_annotations: Labels,
+    pub spec: PodSpec,
+    /// `spec.replicas` as written; `None` where absent (Kubernetes defaults it to 1) or where
+    /// the kind has no replicas (DaemonSet).
+    pub declared_replicas: Option<i32>,
+    /// A Pod or ReplicaSet whose controller is also in the inventory: findings about its
+    /// template belong to the controller, not to each of its copies.
+    pub has_controller_in_inventory: bool,
+    pub membership: Membership,
+}
+
+/// A known field with the wrong shape (`spec: 3` on a Deployment).
+#[derive(Debug)]
+pub struct ShapeError {
+    pub object: ObjectId,
+    pub path: FieldPath,
+    pub message: String,
+}
+
+impl Workload {
+    /// The pod spec path (`/spec/template/spec`, or `/spec` for a Pod).
+    pub fn pod_spec_path(&self) -> FieldPath {
+        self.template.clone().key("spec")
+    }
+
+    pub fn pod_metadata_path(&self) -> FieldPath {
+        self.template.clone().key("metadata")
+    }
+
+    /// Effective replicas: as declared, else the Kubernetes default of 1.
+    pub fn replicas(&self) -> i32 {
+        match self.kind {
+            WorkloadKind::Pod | WorkloadKind::Job | WorkloadKind::CronJob => 1,
+            _ => self.declared_replicas.unwrap_or(1),
+        }
+    }
+
+    /// `terminationGracePeriodSeconds`, defaulted to 30 as the API server does.
+    pub fn grace_period_seconds(&self) -> i64 {
+        self.spec.termination_grace_period_seconds.unwrap_or(30)
+    }
+
+    /// The injected `istio-proxy` container, if the pod already has one: in `containers`
+    /// (classic sidecar) or in `initContainers` with `restartPolicy: Always` (native sidecar).
+    /// Returns the container, its path and whether it is native.
+    pub fn proxy_container(&self) -> Option<(&Container, FieldPath, bool)> {
+        let spec_path = self.pod_spec_path();
+        if let Some((i, c)) = self
+            .spec
+            .containers
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == "istio-proxy")
+        {
+            return Some((c, spec_path.key("containers").index(i), false));
+        }
+        let inits = self.spec.init_containers.as_deref().unwrap_or_default();
+        inits
+            .iter()
+            .enumerate()
+            .find(|(_, c)| c.name == "istio-proxy")
+            .map(|(i, c)| {
+                let native = c.restart_policy.as_deref() == Some("Always");
+                (c, spec_path.key("initContainers").index(i), native)
+            })
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.pod_annotations.get(key).map(String::as_str)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.pod_labels.get(key).map(String::as_str)
+    }
+}
+
+/// Reads every workload and checks the shape of the other kinds rules read.
+pub fn extract(objects: &[Object]) -> (Vec<Workload>, Vec<ShapeError>) {
+    use rayon::prelude::*;
+    let results: Vec<Result<Option<Workload>, ShapeError>> = objects
+        .par_iter()
+        .enumerate()
+        .map(|(id, o)| read_workload(id, o))
+        .collect();
+    let mut workloads = Vec::new();
+    let mut problems = Vec::new();
+    for r in results {
+        match r {
+            Ok(Some(w)) => workloads.push(w),
+            Ok(None) => {}
+            Err(e) => problems.push(e),
+        }
+    }
+    let names: std::collections::HashSet<(&str, &str, &str)> = objects
+        .iter()
+        .map(|o| (o.kind.as_str(), o.namespace(), o.name.as_str()))
+        .collect();
+    for w in &mut workloads {
+        let o = &objects[w.object];
+        w.has_controller_in_inventory = controller_present(o, &names);
+    }
+    (workloads, problems)
+}
+
+fn controller_present(o: &Object, names: &std::collections::HashSet<(&str, &str, &str)>) -> bool {
+    let Some(owners) = o
+        .root
+        .at(&["metadata", "ownerReferences"])
+        .and_then(|n| n.as_seq())
+    else {
+        return false;
+    };
+    owners.iter().any(|owner| {
+        let (Some(kind), Some(name)) = (owner.str_at(&["kind"]), owner.str_at(&["name"])) else {
+            return false;
+        };
+        if names.contains(&(kind, o.namespace(), name)) {
+            return true;
+        }
+        // A Deployment's pods belong to `<deployment>-<template hash>`; the ReplicaSet is often
+        // not exported, the Deployment is.
+        kind == "ReplicaSet"
+            && name.rsplit_once('-').is_some_and(|(deployment, _)| {
+                names.contains(&("Deployment", o.namespace(), deployment))
+            })
+    })
+}
+
+fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError> {
+    let json = o.root.to_json();
+    serde_path_to_error::deserialize::<_, T>(json).map_err(|e| {
+        let path = FieldPath(
+            e.path()
+                .iter()
+                .filter_map(|seg| match seg {
+                    serde_path_to_error::Segment::Map { key } => Some(Segment::Key(key.clone())),
+                    serde_path_to_error::Segment::Seq { index } => Some(Segment::Index(*index)),
+                    _ => None,
+                })
+                .collect(),
+        );
+        let found = path.resolve(&o.root).map(|n| n.type_name());
+        let inner = e.into_inner().to_string();
+        let message = match found {
+            Some(found) if inner.contains("invalid type") => {
+                let expected = inner.rsplit("expected ").next().unwrap_or("another type");
+                format!("{path}: expected {expected}, found {found}")
+            }
+            _ => format!("{path}: {inner}"),
+        };
+        ShapeError {
+            object: id,
+            path,
+            message,
+        }
+    })
+}
+
+fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeError> {
+    let template = FieldPath::parse("/spec/template");
+    let (kind, spec, replicas, template) = match (o.api_version.as_str(), o.kind.as_str()) {
+        ("apps/v1", "Deployment") => {
+            let d: Deployment = typed(id, o)?;
+            let s = d.spec.unwrap_or_default();
+            (
+                WorkloadKind::Deployment,
+                s.template.spec,
+                s.replicas,
+                template,
+            )
+        }
+        ("apps/v1", "StatefulSet") => {
+            let d: StatefulSet = typed(id, o)?;
+            let s = d.spec.unwrap_or_default();
+            (
+                WorkloadKind::StatefulSet,
+                s.template.spec,
+                s.replicas,
+                template,
+            )
+        }
+        ("apps/v1", "DaemonSet") => {
+            let d: DaemonSet = typed(id, o)?;
+            let s = d.spec.unwrap_or_default();
+            (WorkloadKind::DaemonSet, s.template.spec, None, template)
+        }
+        ("apps/v1", "ReplicaSet") => {
+            let d: ReplicaSet = typed(id, o)?;
+            let s = d.spec.unwrap_or_default();
+            let t = s.template.unwrap_or_default();
+            (WorkloadKind::ReplicaSet, t.spec, s.replicas, template)
+        }
+        ("batch/v1", "Job") => {
+            let d: Job = typed(id, o)?;
+            let s = d.spec.unwrap_or_default();
+            (WorkloadKind::Job, s.template.spec, None, template)
+        }
+        ("batch/v1", "CronJob") => {
+            let d: CronJob = typed(id, o)?;
+            let t = d
+                .spec
+                .unwrap_or_default()
+                .job_template
+                .spec
+                .unwrap_or_default()
+                .template;
+            (
+                WorkloadKind::CronJob,
+                t.spec,
+                None,
+                FieldPath::parse("/spec/jobTemplate/spec/template"),
+            )
+        }
+        ("v1", "Pod") => {
+            let p: Pod = typed(id, o)?;
+            (WorkloadKind::Pod, p.spec, None, FieldPath::root())
+        }
+        _ => {
+            check_shape(id, o)?;
+            return Ok(None);
+        }
+    };
+    let meta_node = template.clone().key("metadata").resolve(&o.root);
+    Ok(Some(Workload {
+        object: id,
+        kind,
+        pod_labels: labels_of(meta_node.and_then(|m| m.get("labels"))),
+        pod_annotations: labels_of(meta_node.and_then(|m| m.get("annotations"))),
+        template,
+        spec: spec.unwrap_or_default(),
+        declared_replicas: replicas,
+        has_controller_in_inventory: false,
+        membership: Membership::None,
+    }))
+}
+
+/// The other kinds rules read get the same shape check as workloads.
+fn check_shape(id: ObjectId, o: &Object) -> Result<(), ShapeError> {
+    use k8s_openapi::api::admissionregistration::v1 as admission;
+    use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+    use k8s_openapi::api::core::v1 as core;
+    use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+    match (o.api_version.as_str(), o.kind.as_str()) {
+        ("v1", "Service") => typed::<core::Service>(id, o).map(drop),
+        ("v1", "Namespace") => typed::<core::Namespace>(id, o).map(drop),
+        ("v1", "ConfigMap") => typed::<core::ConfigMap>(id, o).map(drop),
+        ("v1", "Node") => typed::<core::Node>(id, o).map(drop),
+        ("v1", "ResourceQuota") => typed::<core::ResourceQuota>(id, o).map(drop),
+        ("v1", "LimitRange") => typed::<core::LimitRange>(id, o).map(drop),
+        ("policy/v1", "PodDisruptionBudget") => typed::<PodDisruptionBudget>(id, o).map(drop),
+        ("autoscaling/v2", "HorizontalPodAutoscaler") => {
+            typed::<HorizontalPodAutoscaler>(id, o).map(drop)
+        }
+        ("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration") => {
+            typed::<admission::MutatingWebhookConfiguration>(id, o).map(drop)
+        }
+        ("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration") => {
+            typed::<admission::ValidatingWebhookConfiguration>(id, o).map(drop)
+        }
+        _ => Ok(()),
+    }
+}

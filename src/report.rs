@@ -1,0 +1,161 @@
+//! A finished check: what was read, what was found, and the facts about the estate that
+//! every output format shows.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::model::{Inventory, Origin, Version};
+use crate::rules::{Rule, Upgrade};
+use crate::source::{Note, SourceFile};
+use crate::yaml::Span;
+
+pub struct Report {
+    pub files: Vec<SourceFile>,
+    pub inventory: Inventory,
+    pub diagnostics: Vec<Diagnostic>,
+    pub notes: Vec<Note>,
+    pub upgrade: Upgrade,
+    /// The rules that ran.
+    pub rules: Vec<&'static Rule>,
+}
+
+/// A diagnostic's place in a file.
+#[derive(Clone, Debug)]
+pub struct Location<'a> {
+    pub file: &'a SourceFile,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct Counts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+/// What was detected, as `istioctl version` would say it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Estate {
+    pub control_planes: Vec<ControlPlaneFacts>,
+    pub data_plane: Vec<DataPlaneVersion>,
+    pub kubernetes: Option<String>,
+    pub upgrade: UpgradeFacts,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ControlPlaneFacts {
+    pub revision: String,
+    pub namespace: String,
+    pub version: Option<String>,
+    pub hub: Option<String>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DataPlaneVersion {
+    pub version: String,
+    pub proxies: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct UpgradeFacts {
+    pub current: Option<String>,
+    pub target: Option<String>,
+    pub strategy: &'static str,
+}
+
+impl Report {
+    pub fn location(&self, d: &Diagnostic) -> Option<Location<'_>> {
+        match &d.subject {
+            Subject::File { file, span } => Some(Location {
+                file: &self.files[*file],
+                span: *span,
+            }),
+            Subject::Object { object, field } => {
+                let o = self.inventory.object(*object);
+                match o.origin {
+                    Origin::File { file, .. } => Some(Location {
+                        file: &self.files[file],
+                        span: field.locate(&o.root),
+                    }),
+                    Origin::Cluster => None,
+                }
+            }
+            Subject::Estate => None,
+        }
+    }
+
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for d in &self.diagnostics {
+            match d.severity {
+                Severity::Error => c.error += 1,
+                Severity::Warning => c.warning += 1,
+                Severity::Info => c.info += 1,
+            }
+        }
+        c
+    }
+
+    /// Files that were read as text (for "N objects from M files").
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn estate(&self) -> Estate {
+        let mesh = &self.inventory.mesh;
+        let control_planes = mesh
+            .control_planes
+            .iter()
+            .map(|cp| ControlPlaneFacts {
+                revision: cp.revision.clone(),
+                namespace: cp.namespace.clone(),
+                version: cp.version.as_ref().map(Version::to_string),
+                hub: cp.hub().map(str::to_string),
+                tags: mesh
+                    .tags
+                    .iter()
+                    .filter(|(_, r)| **r == cp.revision)
+                    .map(|(t, _)| t.clone())
+                    .collect(),
+            })
+            .collect();
+        let mut versions: BTreeMap<semver::Version, (String, usize)> = BTreeMap::new();
+        for w in &self.inventory.workloads {
+            if w.kind != crate::model::workload::WorkloadKind::Pod {
+                continue;
+            }
+            if let Some(v) = w
+                .proxy_container()
+                .and_then(|(c, _, _)| c.image.as_deref().and_then(Version::from_image))
+            {
+                versions
+                    .entry(v.semver.clone())
+                    .or_insert_with(|| (v.to_string(), 0))
+                    .1 += 1;
+            }
+        }
+        Estate {
+            control_planes,
+            data_plane: versions
+                .into_values()
+                .rev()
+                .map(|(version, proxies)| DataPlaneVersion { version, proxies })
+                .collect(),
+            kubernetes: mesh.kube_version.as_ref().map(Version::to_string),
+            upgrade: UpgradeFacts {
+                current: mesh.current_version().map(Version::to_string),
+                target: self.upgrade.target.as_ref().map(Version::to_string),
+                strategy: self.upgrade.strategy.as_str(),
+            },
+        }
+    }
+
+    /// `Deployment shop/cart`, or the file for findings about a file.
+    pub fn subject_name(&self, d: &Diagnostic) -> Option<String> {
+        d.object()
+            .map(|id| self.inventory.object(id).display_name())
+    }
+}

@@ -1,0 +1,109 @@
+use super::{Context, Sink};
+use crate::diagnostic::{Edit, Fix};
+use crate::model::duration::format_duration;
+use crate::model::mesh::Source;
+use crate::model::Inventory;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// For every workload that gets a sidecar, compares the pod's
+    /// `terminationGracePeriodSeconds` (30 when absent, as the API server defaults it) with
+    /// the proxy's effective `terminationDrainDuration`: Istio's default of 5s, overridden by
+    /// `meshConfig.defaultConfig` in the serving revision's `istio[-<rev>]` ConfigMap, then by
+    /// the pod's `proxy.istio.io/config` annotation — Istio's own precedence. It fires when
+    /// the grace period does not exceed the drain. Pods whose proxy runs with
+    /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS` are skipped: that mode ignores the drain duration.
+    ///
+    /// Native sidecars (`istio-proxy` as an init container) start draining from a preStop
+    /// hook when shutdown begins and stop after the application containers, all inside the
+    /// same grace period, so the rule applies to them as well.
+    ///
+    /// ## Why it matters during an upgrade
+    /// Every meshed pod restarts during an upgrade to pick up the new proxy. On SIGTERM the
+    /// sidecar drains for `terminationDrainDuration`; if the kubelet's grace period runs out
+    /// first, the proxy is killed mid-drain and in-flight requests fail across the whole mesh.
+    ///
+    /// ## Example that fires
+    /// Mesh config `defaultConfig: {terminationDrainDuration: 35s}` and a Deployment without
+    /// `terminationGracePeriodSeconds` (30s).
+    ///
+    /// ## Example that does not fire
+    /// The same Deployment with `terminationGracePeriodSeconds: 45`.
+    ///
+    /// ## Fix
+    /// Raise `terminationGracePeriodSeconds` above the drain (the fix sets drain + 5s), or
+    /// shorten the drain for this pod with `proxy.istio.io/config`.
+    ///
+    /// ## References
+    /// - ProxyConfig `terminationDrainDuration`: <https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig>
+    /// - Pod termination: <https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination>
+    code: "IPF405",
+    name: "grace-period-shorter-than-drain",
+    severity: Error,
+    summary: "A meshed pod's terminationGracePeriodSeconds does not exceed its proxy's terminationDrainDuration",
+    fixable: true,
+    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Namespace", "ConfigMap", "MutatingWebhookConfiguration"],
+}
+
+/// Margin the fix leaves between the end of the drain and the kubelet's SIGKILL.
+const MARGIN_SECONDS: u64 = 5;
+
+pub fn describe_source(inv: &Inventory, source: &Source, field: &str) -> String {
+    match source {
+        Source::Default => "Istio's default".to_string(),
+        Source::MeshConfig { object } => {
+            let o = inv.object(*object);
+            format!(
+                "meshConfig.defaultConfig.{field} in ConfigMap {}/{}",
+                o.namespace(),
+                o.name
+            )
+        }
+        Source::Annotation => "the pod's proxy.istio.io/config annotation".to_string(),
+        Source::InjectorValues { object } => {
+            let o = inv.object(*object);
+            format!(
+                "values.global.proxy.{field} in ConfigMap {}/{}",
+                o.namespace(),
+                o.name
+            )
+        }
+    }
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let inv = cx.inventory;
+    for w in &inv.workloads {
+        if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
+            continue;
+        }
+        let settings = inv.mesh.proxy_settings(w);
+        if settings.exit_on_zero_active_connections {
+            continue;
+        }
+        let drain = settings.termination_drain.value;
+        let grace = w.grace_period_seconds();
+        if (grace as f64) > drain.as_secs_f64() {
+            continue;
+        }
+        let grace_text = match w.spec.termination_grace_period_seconds {
+            Some(g) => format!("terminationGracePeriodSeconds is {g}"),
+            None => "terminationGracePeriodSeconds is 30 (the Kubernetes default)".to_string(),
+        };
+        let message = format!(
+            "{grace_text} but the sidecar drains for {} (from {}): the kubelet kills istio-proxy mid-drain and in-flight requests fail when the pod restarts",
+            format_duration(drain),
+            describe_source(inv, &settings.termination_drain.source, "terminationDrainDuration"),
+        );
+        let wanted = drain.as_secs() + u64::from(drain.subsec_nanos() > 0) + MARGIN_SECONDS;
+        let field = w.pod_spec_path().key("terminationGracePeriodSeconds");
+        sink.object(w.object, field.clone(), message)
+            .with_fix(Fix::safe(
+                format!("set terminationGracePeriodSeconds to {wanted}"),
+                vec![Edit::Set {
+                    path: field,
+                    value: wanted.into(),
+                }],
+            ));
+    }
+}

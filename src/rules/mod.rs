@@ -1,0 +1,202 @@
+//! The rule set: one file per rule, and the one explicit registry below.
+
+use crate::diagnostic::{Diagnostic, Fix, Severity, Subject};
+use crate::model::workload::ShapeError;
+use crate::model::{FieldPath, Inventory, ObjectId, Version};
+use crate::source::ReadProblem;
+
+pub mod ipf001_invalid_manifest;
+pub mod ipf101_proxy_version_skew;
+pub mod ipf203_conflicting_injection_labels;
+pub mod ipf405_grace_period_shorter_than_drain;
+pub mod ipf406_proxy_start_not_held;
+
+/// Every rule, in code order. Adding a rule means adding its file and one line here.
+pub static RULES: &[&Rule] = &[
+    &ipf001_invalid_manifest::RULE,
+    &ipf101_proxy_version_skew::RULE,
+    &ipf203_conflicting_injection_labels::RULE,
+    &ipf405_grace_period_shorter_than_drain::RULE,
+    &ipf406_proxy_start_not_held::RULE,
+];
+
+/// A rule: its metadata, its documentation (the doc comment of its declaration) and its check.
+pub struct Rule {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    /// Markdown, from the rule's doc comment.
+    raw_docs: &'static str,
+    pub fixable: bool,
+    /// The kinds the rule reads (what a live read must list for it).
+    pub reads: &'static [&'static str],
+    pub check: fn(&Context, &mut Sink),
+}
+
+impl Rule {
+    /// The rule's documentation, with the doc comment's leading spaces removed.
+    pub fn docs(&self) -> String {
+        self.raw_docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Declares a rule: the doc comment is its user documentation, then its metadata. The
+/// module must define `fn check(cx: &Context, sink: &mut Sink)`.
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        code: $code:literal,
+        name: $name:literal,
+        severity: $severity:ident,
+        summary: $summary:literal,
+        fixable: $fixable:literal,
+        reads: [$($kind:literal),* $(,)?] $(,)?
+    ) => {
+        $(#[doc = $doc])*
+        pub static RULE: $crate::rules::Rule = $crate::rules::Rule::new(
+            $code,
+            $name,
+            $crate::diagnostic::Severity::$severity,
+            $summary,
+            concat!($($doc, "\n"),*),
+            $fixable,
+            &[$($kind),*],
+            check,
+        );
+    };
+}
+
+impl Rule {
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        code: &'static str,
+        name: &'static str,
+        severity: Severity,
+        summary: &'static str,
+        raw_docs: &'static str,
+        fixable: bool,
+        reads: &'static [&'static str],
+        check: fn(&Context, &mut Sink),
+    ) -> Rule {
+        Rule {
+            code,
+            name,
+            severity,
+            summary,
+            raw_docs,
+            fixable,
+            reads,
+            check,
+        }
+    }
+}
+
+/// How the upgrade will be done.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Strategy {
+    /// A new control-plane revision beside the old one; workloads move by relabelling.
+    #[default]
+    Canary,
+    /// The running control plane is replaced; every proxy follows on restart.
+    InPlace,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Canary => "canary",
+            Strategy::InPlace => "in-place",
+        }
+    }
+}
+
+/// The planned upgrade, as given on the command line or in the config file.
+#[derive(Clone, Debug, Default)]
+pub struct Upgrade {
+    pub target: Option<Version>,
+    pub strategy: Strategy,
+}
+
+/// What a rule sees.
+pub struct Context<'a> {
+    pub inventory: &'a Inventory,
+    pub upgrade: &'a Upgrade,
+    pub read_problems: &'a [ReadProblem],
+    pub shape_errors: &'a [ShapeError],
+}
+
+/// Where a rule puts its findings.
+pub struct Sink {
+    rule: &'static Rule,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Sink {
+    pub fn new(rule: &'static Rule) -> Sink {
+        Sink {
+            rule,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, subject: Subject, message: String) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic {
+            code: self.rule.code,
+            name: self.rule.name,
+            severity: self.rule.severity,
+            message,
+            subject,
+            fix: None,
+        });
+        self.diagnostics.last_mut().expect("just pushed")
+    }
+
+    /// A finding about a field of an object.
+    pub fn object(
+        &mut self,
+        object: ObjectId,
+        field: FieldPath,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.push(Subject::Object { object, field }, message.into())
+    }
+
+    pub fn estate(&mut self, message: impl Into<String>) -> &mut Diagnostic {
+        self.push(Subject::Estate, message.into())
+    }
+
+    pub fn file(
+        &mut self,
+        file: usize,
+        span: crate::yaml::Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.push(Subject::File { file, span }, message.into())
+    }
+}
+
+impl Diagnostic {
+    pub fn with_fix(&mut self, fix: Fix) -> &mut Diagnostic {
+        self.fix = Some(fix);
+        self
+    }
+
+    pub fn with_severity(&mut self, severity: Severity) -> &mut Diagnostic {
+        self.severity = severity;
+        self
+    }
+}
+
+/// Looks a rule up by code.
+pub fn find(code: &str) -> Option<&'static Rule> {
+    RULES
+        .iter()
+        .copied()
+        .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+}

@@ -1,0 +1,522 @@
+//! Reading manifests: files, directories, stdin; multi-document streams and `kind: List`.
+//! Bad input never stops the run: each problem becomes an IPF001 diagnostic at its position
+//! and everything else is still read.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::diagnostic::Severity;
+use crate::model::{Object, Origin};
+use crate::yaml::{self, Node, Pos, Span, Value};
+
+/// Files larger than this are refused: no manifest is this big, and reading one would only
+/// exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// A file that was read, kept for positions and snippets.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// As shown to people: relative to the current directory, `/`-separated; `-` for stdin.
+    pub path: String,
+    pub text: std::sync::Arc<str>,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: String, text: String) -> SourceFile {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            path,
+            text: text.into(),
+            line_starts,
+        }
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: u32) -> &str {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line as usize)
+            .copied()
+            .unwrap_or(self.text.len());
+        self.text[start..end].trim_end_matches(['\n', '\r'])
+    }
+
+    /// Byte offset of a position (columns count characters).
+    pub fn offset(&self, pos: Pos) -> usize {
+        let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
+            return self.text.len();
+        };
+        let line = self.line(pos.line);
+        start
+            + line
+                .char_indices()
+                .nth(pos.col as usize)
+                .map_or(line.len(), |(i, _)| i)
+    }
+
+    /// Column in UTF-16 code units (SARIF's and GitHub's unit), 1-based.
+    pub fn utf16_column(&self, pos: Pos) -> u32 {
+        let line = self.line(pos.line);
+        line.chars()
+            .take(pos.col as usize)
+            .map(|c| c.len_utf16() as u32)
+            .sum::<u32>()
+            + 1
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+}
+
+/// A problem found while reading, before any rule runs (IPF001).
+#[derive(Debug, Clone)]
+pub struct ReadProblem {
+    pub file: usize,
+    pub span: Span,
+    pub severity: Severity,
+    pub message: String,
+}
+
+/// Something worth telling that is not a finding (a skipped document).
+#[derive(Debug, Clone)]
+pub struct Note {
+    pub file: Option<usize>,
+    pub line: u32,
+    pub message: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub files: Vec<SourceFile>,
+    pub objects: Vec<Object>,
+    pub problems: Vec<ReadProblem>,
+    pub notes: Vec<Note>,
+    /// Paths that could not be read at all (missing, permission denied).
+    pub unreadable: Vec<String>,
+}
+
+/// Finds the files to read: files as given, directories recursively (`.yaml`, `.yml`,
+/// `.json`; hidden entries skipped), in a stable order.
+pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for input in inputs {
+        if input.as_os_str() == "-" {
+            files.push(input.clone());
+            continue;
+        }
+        match std::fs::metadata(input) {
+            Ok(m) if m.is_dir() => {
+                let walker = walkdir::WalkDir::new(input)
+                    .follow_links(true)
+                    .sort_by_file_name()
+                    .into_iter()
+                    .filter_entry(|e| {
+                        e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                    });
+                for entry in walker {
+                    match entry {
+                        Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
+                            files.push(e.into_path())
+                        }
+                        Ok(_) => {}
+                        Err(err) => errors.push(format!(
+                            "{}: {}",
+                            err.path()
+                                .map_or_else(|| input.display().to_string(), display_path),
+                            if err.loop_ancestor().is_some() {
+                                "symbolic link loop, not followed".to_string()
+                            } else {
+                                err.to_string()
+                            }
+                        )),
+                    }
+                }
+            }
+            Ok(_) => files.push(input.clone()),
+            Err(e) => errors.push(format!("{}: {}", display_path(input), e)),
+        }
+    }
+    (files, errors)
+}
+
+fn is_manifest(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// A path as people see it: relative to the current directory where possible, `/`-separated.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let rel = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Reads and parses every input.
+pub fn load(inputs: &[PathBuf]) -> Loaded {
+    let (paths, unreadable) = discover(inputs);
+    let read: Vec<(String, Result<Vec<u8>, String>)> = paths
+        .par_iter()
+        .map(|p| {
+            (
+                if p.as_os_str() == "-" {
+                    "-".to_string()
+                } else {
+                    display_path(p)
+                },
+                read_bytes(p),
+            )
+        })
+        .collect();
+    let mut loaded = Loaded {
+        unreadable,
+        ..Loaded::default()
+    };
+    let parsed: Vec<FileResult> = read
+        .into_par_iter()
+        .enumerate()
+        .map(|(file, (path, bytes))| parse_file(file, path, bytes))
+        .collect();
+    for r in parsed {
+        if let Some(error) = r.unreadable {
+            loaded.unreadable.push(error);
+        }
+        loaded.files.push(r.file);
+        loaded.objects.extend(r.objects);
+        loaded.problems.extend(r.problems);
+        loaded.notes.extend(r.notes);
+    }
+    loaded
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("-: cannot read standard input: {e}"))?;
+        return Ok(buf);
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", display_path(path)))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{}: {e}", display_path(path)))?;
+    if !meta.is_file() {
+        return Err(format!(
+            "{}: not a regular file, skipped",
+            display_path(path)
+        ));
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("{}: {e}", display_path(path)))?;
+    Ok(buf)
+}
+
+struct FileResult {
+    file: SourceFile,
+    objects: Vec<Object>,
+    problems: Vec<ReadProblem>,
+    notes: Vec<Note>,
+    unreadable: Option<String>,
+}
+
+fn at_line(line: u32, col: u32) -> Span {
+    let p = Pos { line, col };
+    Span {
+        start: p,
+        end: Pos { line, col: col + 1 },
+    }
+}
+
+fn parse_file(index: usize, path: String, bytes: Result<Vec<u8>, String>) -> FileResult {
+    let mut result = FileResult {
+        file: SourceFile::new(path, String::new()),
+        objects: Vec::new(),
+        problems: Vec::new(),
+        notes: Vec::new(),
+        unreadable: None,
+    };
+    let problem = |span: Span, severity: Severity, message: String| ReadProblem {
+        file: index,
+        span,
+        severity,
+        message,
+    };
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => {
+            result.unreadable = Some(e);
+            return result;
+        }
+    };
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        result.problems.push(problem(
+            at_line(1, 0),
+            Severity::Error,
+            format!(
+                "file is larger than {} MiB; not read",
+                MAX_FILE_BYTES / (1024 * 1024)
+            ),
+        ));
+        return result;
+    }
+    let text = match decode(&bytes) {
+        Ok(t) => t,
+        Err((pos, message)) => {
+            result.problems.push(problem(
+                at_line(pos.line, pos.col),
+                Severity::Error,
+                message,
+            ));
+            return result;
+        }
+    };
+    result.file = SourceFile::new(result.file.path, text);
+    let text: &str = &result.file.text.clone();
+    if text.trim().is_empty() {
+        result.problems.push(problem(
+            at_line(1, 0),
+            Severity::Info,
+            "file is empty: there is nothing to check".into(),
+        ));
+        return result;
+    }
+
+    let docs = yaml::split_documents(text);
+    let parsed: Vec<(u32, Result<yaml::Document, yaml::YamlError>)> = docs
+        .par_iter()
+        .map(|(line, doc)| (*line, yaml::parse_document(doc, *line)))
+        .collect();
+
+    if parsed.iter().any(|(_, r)| r.is_err()) {
+        if let Some(line) = helm_template_line(text) {
+            result.problems.push(problem(
+                at_line(line, 0),
+                Severity::Warning,
+                "unrendered Helm template (`{{ ... }}` outside a string); skipped. Check the rendered output instead: `helm template <release> <chart> | istio-preflight check -`".into(),
+            ));
+            return result;
+        }
+    }
+
+    for (doc_index, (_, r)) in parsed.into_iter().enumerate() {
+        match r {
+            Err(e) => result.problems.push(problem(
+                at_line(e.pos.line, e.pos.col),
+                Severity::Error,
+                format!("invalid YAML: {}", e.message),
+            )),
+            Ok(doc) => {
+                let Some(root) = doc.root else { continue };
+                add_document(index, doc_index, root, &mut result);
+            }
+        }
+    }
+    result
+}
+
+/// The first line where `{{` appears outside a quoted string or comment: the mark of a Helm
+/// or Go template that was never rendered.
+fn helm_template_line(text: &str) -> Option<u32> {
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        let Some(at) = code.find("{{") else { continue };
+        let before = &code[..at];
+        let quoted = before.matches('"').count() % 2 == 1 || before.matches('\'').count() % 2 == 1;
+        if !quoted && !code.trim_start().starts_with('#') {
+            return Some(i as u32 + 1);
+        }
+    }
+    None
+}
+
+fn decode(bytes: &[u8]) -> Result<String, (Pos, String)> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
+        return decode_utf16(rest, u16::from_le_bytes);
+    }
+    if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
+        return decode_utf16(rest, u16::from_be_bytes);
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let line = bytes[..nul].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+        return Err((
+            Pos { line, col: 0 },
+            "binary file (it contains NUL bytes), not YAML or JSON".into(),
+        ));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.to_string()),
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+            let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            let col = String::from_utf8_lossy(&valid[line_start..])
+                .chars()
+                .count() as u32;
+            Err((
+                Pos { line, col },
+                format!(
+                    "not UTF-8 text (byte 0x{:02X} at line {line}); Kubernetes manifests must be UTF-8: convert the file, e.g. `iconv -f latin1 -t utf-8`",
+                    bytes[e.valid_up_to()]
+                ),
+            ))
+        }
+    }
+}
+
+fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, (Pos, String)> {
+    let units = bytes
+        .chunks(2)
+        .map(|c| word([c[0], *c.get(1).unwrap_or(&0)]));
+    char::decode_utf16(units)
+        .collect::<Result<String, _>>()
+        .map_err(|_| (Pos { line: 1, col: 0 }, "invalid UTF-16 text".to_string()))
+}
+
+fn add_document(file: usize, doc_index: usize, root: Node, result: &mut FileResult) {
+    let span = root.span;
+    let problem = |message: String| ReadProblem {
+        file,
+        span: Span {
+            start: span.start,
+            end: Pos {
+                line: span.start.line,
+                col: span.start.col + 1,
+            },
+        },
+        severity: Severity::Error,
+        message,
+    };
+    if !matches!(root.value, Value::Map(_)) {
+        result.problems.push(problem(format!(
+            "document is {}, not a Kubernetes object (a mapping with apiVersion and kind)",
+            root.type_name()
+        )));
+        return;
+    }
+    let (api_version, kind) = (root.get("apiVersion"), root.get("kind"));
+    if api_version.is_none() || kind.is_none() {
+        result.notes.push(Note {
+            file: Some(file),
+            line: span.start.line,
+            message: "document has no apiVersion/kind; not a Kubernetes object, skipped".into(),
+        });
+        return;
+    }
+    let (Some(api_version), Some(kind)) = (
+        api_version.and_then(Node::as_str),
+        kind.and_then(Node::as_str),
+    ) else {
+        result
+            .problems
+            .push(problem("apiVersion and kind must be strings".into()));
+        return;
+    };
+    let (api_version, kind) = (api_version.to_string(), kind.to_string());
+    if kind.ends_with("List") && api_version == "v1" {
+        if let Some(items) = root.get("items") {
+            let Value::Seq(items) = items.value.clone() else {
+                result
+                    .problems
+                    .push(problem(format!("{kind}: items must be a list")));
+                return;
+            };
+            // Typed lists from the API (`ConfigMapList`) may leave apiVersion/kind off items.
+            let item_kind = kind
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(str::to_string);
+            for mut item in items {
+                if let (Some(item_kind), Value::Map(entries)) = (&item_kind, &mut item.value) {
+                    if !entries.iter().any(|e| e.key == "kind") {
+                        entries.push(synthetic_entry("kind", item_kind));
+                    }
+                    if !entries.iter().any(|e| e.key == "apiVersion") {
+                        entries.push(synthetic_entry("apiVersion", &api_version));
+                    }
+                }
+                add_document(file, doc_index, item, result);
+            }
+            return;
+        }
+    }
+    let metadata = root.get("metadata");
+    if let Some(m) = metadata {
+        if !matches!(m.value, Value::Map(_)) {
+            result.problems.push(ReadProblem {
+                span: m.span,
+                ..problem(format!(
+                    "{kind}: metadata must be a mapping, found {}",
+                    m.type_name()
+                ))
+            });
+            return;
+        }
+    }
+    let name = metadata
+        .and_then(|m| m.str_at(&["name"]).or_else(|| m.str_at(&["generateName"])))
+        .unwrap_or_default()
+        .to_string();
+    let declared_namespace = metadata
+        .and_then(|m| m.str_at(&["namespace"]))
+        .map(str::to_string);
+    result.objects.push(Object {
+        api_version,
+        kind,
+        name,
+        declared_namespace,
+        root,
+        origin: Origin::File {
+            file,
+            document: doc_index,
+        },
+    });
+}
+
+fn synthetic_entry(key: &str, value: &str) -> yaml::Entry {
+    yaml::Entry {
+        key: key.to_string(),
+        key_span: Span::default(),
+        value: Node::new(Value::Str(value.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn helm_detection_ignores_quoted_braces() {
+        assert_eq!(
+            helm_template_line("a: \"{{ legend }}\"\nb: {{ .Values.x }}\n"),
+            Some(2)
+        );
+        assert_eq!(helm_template_line("a: '{{ x }}'\n# {{ comment }}\n"), None);
+    }
+
+    #[test]
+    fn decode_reports_the_first_bad_byte() {
+        let err = decode(b"a: 1\nb: caf\xE9\n").unwrap_err();
+        assert_eq!(err.0, Pos { line: 2, col: 6 });
+        assert!(decode(b"\xEF\xBB\xBFa: 1\n").is_ok());
+        assert!(decode(b"a\x00b").unwrap_err().1.contains("binary"));
+    }
+}

@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use istio_preflight::cli::{CheckArgs, Cli, Command};
+
+/// Parses `check` arguments exactly as the binary would.
+pub fn check_args(args: &[&str]) -> CheckArgs {
+    let mut argv = vec!["istio-preflight", "check"];
+    argv.extend_from_slice(args);
+    match Cli::try_parse_from(argv).expect("valid arguments").command {
+        Command::Check(a) => a,
+        _ => unreachable!(),
+    }
+}
+
+/// Whether snapshots should be rewritten instead of compared (`UPDATE_SNAPSHOTS=1`).
+pub fn updating() -> bool {
+    std::env::var_os("UPDATE_SNAPSHOTS").is_some()
+}
+
+/// Compares `actual` with the snapshot file, or writes it when updating.
+pub fn assert_snapshot(path: &Path, actual: &str) {
+    if updating() {
+        std::fs::write(path, actual).expect("write snapshot");
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        panic!(
+            "missing snapshot {}; run `UPDATE_SNAPSHOTS=1 cargo test` and review it",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .filter(|(_, (e, a))| e != a)
+            .take(5)
+            .map(|(i, (e, a))| format!("line {}:\n  expected: {e}\n  actual:   {a}", i + 1))
+            .collect();
+        panic!(
+            "{} differs from the output ({} vs {} lines); first differences:\n{}\nIf the change is intended, run `UPDATE_SNAPSHOTS=1 cargo test` and review the diff.",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
+
+/// The fixture folders (`fixtures/IPF405-grace-period-shorter-than-drain`), sorted.
+pub fn rule_fixture_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("fixtures")
+        .expect("fixtures/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("IPF"))
+        })
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+/// The manifest files of a fixture folder: `input.yaml`, or every manifest file when the
+/// case needs several.
+pub fn fixture_inputs(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .expect("fixture dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            )
+        })
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("fixed")
+        })
+        .map(|p| p.to_string_lossy().replace('\\', "/"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Extra arguments from the fixture's `args` file.
+pub fn fixture_args(dir: &Path) -> Vec<String> {
+    std::fs::read_to_string(dir.join("args"))
+        .map(|s| s.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default()
+}
