@@ -220,12 +220,53 @@ pub struct Document {
 /// Parses one YAML document's text. `line_offset` is added to every line so positions refer
 /// to the enclosing file when the document was cut out of a larger stream.
 pub fn parse_document(text: &str, line_offset: u32) -> Result<Document, YamlError> {
+    let first = match parse_strict(text, line_offset) {
+        Err(e) if e.message == "invalid indentation" => e,
+        other => return other,
+    };
+    // go-yaml (and so kubectl) accepts a flow collection's closing bracket at its parent's
+    // indentation (`args: [\n  "a",\n]`); saphyr does not. Indent such lines by one column
+    // and try again; nothing else moves, so every other position stays exact.
+    let mut patched = text.to_string();
+    let mut error = first;
+    for _ in 0..64 {
+        let line = (error.pos.line - line_offset) as usize;
+        let Some(start) = line_start(&patched, line) else {
+            break;
+        };
+        let rest = patched[start..].trim_start_matches([' ', '\t']);
+        if !(rest.starts_with(']') || rest.starts_with('}')) {
+            break;
+        }
+        patched.insert(start, ' ');
+        match parse_strict(&patched, line_offset) {
+            Err(e) if e.message == "invalid indentation" => error = e,
+            Err(_) => break,
+            ok => return ok,
+        }
+    }
+    parse_strict(text, line_offset)
+}
+
+fn line_start(text: &str, line: usize) -> Option<usize> {
+    if line <= 1 {
+        return Some(0);
+    }
+    text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
+}
+
+fn parse_strict(text: &str, line_offset: u32) -> Result<Document, YamlError> {
     let mut builder = Builder::new(line_offset);
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| YamlError {
-            message: e.info().to_string(),
+            message: match e.info() {
+                "recursion limit exceeded" => {
+                    "nesting deeper than 255 flow levels; refusing to read further".to_string()
+                }
+                other => other.to_string(),
+            },
             pos: Pos {
                 line: e.marker().line() as u32 + line_offset,
                 col: e.marker().col() as u32,
@@ -661,6 +702,17 @@ mod tests {
     fn helm_braces_as_keys_are_an_error() {
         assert!(parse_str("replicas: {{ .Values.replicas }}\n").is_err());
         assert!(parse_str("legend: \"{{ pod }}\"\n").is_ok());
+    }
+
+    #[test]
+    fn closing_bracket_at_parent_indentation_is_accepted_like_kubectl() {
+        let text = "spec:\n  args: [\n      \"-a\", \"b\",\n  ]\n  env: x\n";
+        let n = parse(text);
+        assert_eq!(n.at(&["spec", "args"]).unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(
+            n.at(&["spec", "env"]).unwrap().span.start,
+            Pos { line: 5, col: 7 }
+        );
     }
 
     #[test]
