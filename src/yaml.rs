@@ -220,32 +220,71 @@ pub struct Document {
 /// Parses one YAML document's text. `line_offset` is added to every line so positions refer
 /// to the enclosing file when the document was cut out of a larger stream.
 pub fn parse_document(text: &str, line_offset: u32) -> Result<Document, YamlError> {
-    let first = match parse_strict(text, line_offset) {
-        Err(e) if e.message == "invalid indentation" => e,
+    let mut error = match parse_strict(text, line_offset) {
+        Err(e) if lenient_fix(text, &e, line_offset).is_some() => e,
         other => return other,
     };
-    // go-yaml (and so kubectl) accepts a flow collection's closing bracket at its parent's
-    // indentation (`args: [\n  "a",\n]`); saphyr does not. Indent such lines by one column
-    // and try again; nothing else moves, so every other position stays exact.
+    // go-yaml (and so kubectl) accepts two things saphyr rejects: a flow collection's
+    // closing bracket at its parent's indentation (`args: [\n  "a",\n]`), and continuation
+    // lines of a multi-line quoted scalar at the key's indentation (controller-gen CRDs).
+    // Indenting such a line by one column changes no value (folding drops leading spaces)
+    // and no other position, so retry with it indented, a bounded number of times.
     let mut patched = text.to_string();
-    let mut error = first;
-    for _ in 0..64 {
-        let line = (error.pos.line - line_offset) as usize;
-        let Some(start) = line_start(&patched, line) else {
+    for _ in 0..MAX_LENIENT_RETRIES {
+        let Some(mut inserts) = lenient_fix(&patched, &error, line_offset) else {
             break;
         };
-        let rest = patched[start..].trim_start_matches([' ', '\t']);
-        if !(rest.starts_with(']') || rest.starts_with('}')) {
-            break;
+        inserts.sort_unstable_by(|a, b| b.cmp(a));
+        for at in inserts {
+            patched.insert(at, ' ');
         }
-        patched.insert(start, ' ');
         match parse_strict(&patched, line_offset) {
-            Err(e) if e.message == "invalid indentation" => error = e,
-            Err(_) => break,
+            Err(e) => error = e,
             ok => return ok,
         }
     }
     parse_strict(text, line_offset)
+}
+
+/// How many constructs the go-yaml compatibility retry may re-indent in one document.
+const MAX_LENIENT_RETRIES: usize = 256;
+
+/// Where to insert spaces so that a go-yaml-accepted indentation parses, if the error is
+/// one of those cases.
+fn lenient_fix(text: &str, error: &YamlError, line_offset: u32) -> Option<Vec<usize>> {
+    let line = error.pos.line.checked_sub(line_offset)? as usize;
+    let start = line_start(text, line)?;
+    let rest = text[start..].trim_start_matches([' ', '\t']);
+    match error.message.as_str() {
+        "invalid indentation" if rest.starts_with(']') || rest.starts_with('}') => {
+            Some(vec![start])
+        }
+        // Reported at the opening quote: indent every continuation line of that scalar.
+        "invalid indentation in quoted scalar" => {
+            let open = start + text[start..].char_indices().nth(error.pos.col as usize)?.0;
+            let quote = text[open..]
+                .chars()
+                .next()
+                .filter(|c| *c == '\'' || *c == '"')?;
+            let mut inserts = Vec::new();
+            let mut chars = text[open + 1..].char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' if quote == '"' => {
+                        chars.next();
+                    }
+                    '\'' if quote == '\'' && chars.peek().map(|p| p.1) == Some('\'') => {
+                        chars.next();
+                    }
+                    c if c == quote => return (!inserts.is_empty()).then_some(inserts),
+                    '\n' => inserts.push(open + 1 + i + 1),
+                    _ => {}
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 fn line_start(text: &str, line: usize) -> Option<usize> {
@@ -712,6 +751,20 @@ mod tests {
         assert_eq!(
             n.at(&["spec", "env"]).unwrap().span.start,
             Pos { line: 5, col: 7 }
+        );
+    }
+
+    #[test]
+    fn quoted_continuation_at_key_indentation_is_accepted_like_kubectl() {
+        let text = "a:\n  description: 'first line\n  second line'\n  type: string\n";
+        let n = parse(text);
+        assert_eq!(
+            n.at(&["a", "description"]).unwrap().as_str(),
+            Some("first line second line")
+        );
+        assert_eq!(
+            n.at(&["a", "type"]).unwrap().span.start,
+            Pos { line: 4, col: 8 }
         );
     }
 
