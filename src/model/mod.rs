@@ -7,6 +7,7 @@ pub mod mesh;
 pub mod path;
 pub mod selector;
 pub mod version;
+pub mod webhook;
 pub mod workload;
 
 use std::collections::HashMap;

@@ -7,7 +7,12 @@ use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
+pub mod ipf201_stale_injection_webhook;
+pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
+pub mod ipf204_overlapping_injectors;
+pub mod ipf205_revision_not_found;
+pub mod ipf206_injection_label_pins_default;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -15,7 +20,12 @@ pub mod ipf406_proxy_start_not_held;
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
     &ipf101_proxy_version_skew::RULE,
+    &ipf201_stale_injection_webhook::RULE,
+    &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
+    &ipf204_overlapping_injectors::RULE,
+    &ipf205_revision_not_found::RULE,
+    &ipf206_injection_label_pins_default::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
