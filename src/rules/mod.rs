@@ -8,6 +8,10 @@ use crate::source::ReadProblem;
 pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
 pub mod ipf203_conflicting_injection_labels;
+pub mod ipf401_pdb_blocks_eviction;
+pub mod ipf402_missing_pdb;
+pub mod ipf403_rolling_update_capacity_loss;
+pub mod ipf404_single_replica_meshed_workload;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -16,6 +20,10 @@ pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
     &ipf101_proxy_version_skew::RULE,
     &ipf203_conflicting_injection_labels::RULE,
+    &ipf401_pdb_blocks_eviction::RULE,
+    &ipf402_missing_pdb::RULE,
+    &ipf403_rolling_update_capacity_loss::RULE,
+    &ipf404_single_replica_meshed_workload::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
