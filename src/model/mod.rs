@@ -2,7 +2,9 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
+pub mod disruption;
 pub mod duration;
+pub mod intstr;
 pub mod mesh;
 pub mod path;
 pub mod selector;

@@ -13,6 +13,10 @@ pub mod ipf203_conflicting_injection_labels;
 pub mod ipf204_overlapping_injectors;
 pub mod ipf205_revision_not_found;
 pub mod ipf206_injection_label_pins_default;
+pub mod ipf401_pdb_blocks_eviction;
+pub mod ipf402_missing_pdb;
+pub mod ipf403_rolling_update_capacity_loss;
+pub mod ipf404_single_replica_meshed_workload;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -26,6 +30,10 @@ pub static RULES: &[&Rule] = &[
     &ipf204_overlapping_injectors::RULE,
     &ipf205_revision_not_found::RULE,
     &ipf206_injection_label_pins_default::RULE,
+    &ipf401_pdb_blocks_eviction::RULE,
+    &ipf402_missing_pdb::RULE,
+    &ipf403_rolling_update_capacity_loss::RULE,
+    &ipf404_single_replica_meshed_workload::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
