@@ -3,6 +3,7 @@
 //! rules never learn where an object came from.
 
 pub mod disruption;
+pub mod component;
 pub mod duration;
 pub mod intstr;
 pub mod mesh;

@@ -7,6 +7,7 @@ use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
+pub mod ipf104_component_version_mismatch;
 pub mod ipf201_stale_injection_webhook;
 pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
@@ -24,6 +25,7 @@ pub mod ipf406_proxy_start_not_held;
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
     &ipf101_proxy_version_skew::RULE,
+    &ipf104_component_version_mismatch::RULE,
     &ipf201_stale_injection_webhook::RULE,
     &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
