@@ -8,6 +8,7 @@ pub mod duration;
 pub mod intstr;
 pub mod mesh;
 pub mod path;
+pub mod protocol;
 pub mod selector;
 pub mod version;
 pub mod webhook;

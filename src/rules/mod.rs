@@ -20,6 +20,7 @@ pub mod ipf403_rolling_update_capacity_loss;
 pub mod ipf404_single_replica_meshed_workload;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
+pub mod ipf407_long_lived_connections_drain;
 
 /// Every rule, in code order. Adding a rule means adding its file and one line here.
 pub static RULES: &[&Rule] = &[
@@ -38,6 +39,7 @@ pub static RULES: &[&Rule] = &[
     &ipf404_single_replica_meshed_workload::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
+    &ipf407_long_lived_connections_drain::RULE,
 ];
 
 /// A rule: its metadata, its documentation (the doc comment of its declaration) and its check.
