@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod engine;
 pub mod model;
+pub mod release;
 pub mod report;
 pub mod rules;
 pub mod source;
@@ -96,6 +97,7 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
     let selected = selection.rules();
     let cx = Context {
+        today: model::date::Date::run_date()?,
         inventory: &inventory,
         upgrade: &upgrade,
         read_problems: &loaded.problems,

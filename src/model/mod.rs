@@ -2,6 +2,8 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
+pub mod crd;
+pub mod date;
 pub mod duration;
 pub mod mesh;
 pub mod path;

@@ -7,7 +7,14 @@ use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
+pub mod ipf102_upgrade_hop_too_large;
+pub mod ipf103_kubernetes_version_unsupported;
+pub mod ipf105_istio_version_eol;
 pub mod ipf203_conflicting_injection_labels;
+pub mod ipf301_crd_missing;
+pub mod ipf302_crd_not_established;
+pub mod ipf303_crds_behind_target;
+pub mod ipf304_api_version_not_served;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -15,7 +22,14 @@ pub mod ipf406_proxy_start_not_held;
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
     &ipf101_proxy_version_skew::RULE,
+    &ipf102_upgrade_hop_too_large::RULE,
+    &ipf103_kubernetes_version_unsupported::RULE,
+    &ipf105_istio_version_eol::RULE,
     &ipf203_conflicting_injection_labels::RULE,
+    &ipf301_crd_missing::RULE,
+    &ipf302_crd_not_established::RULE,
+    &ipf303_crds_behind_target::RULE,
+    &ipf304_api_version_not_served::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
@@ -125,6 +139,8 @@ pub struct Upgrade {
 
 /// What a rule sees.
 pub struct Context<'a> {
+    /// The run date (`ISTIO_PREFLIGHT_TODAY` overrides the clock), for end-of-life checks.
+    pub today: crate::model::date::Date,
     pub inventory: &'a Inventory,
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
