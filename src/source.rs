@@ -324,7 +324,10 @@ fn parse_file(index: usize, path: String, bytes: Result<Vec<u8>, String>) -> Fil
                 format!("invalid YAML: {}", e.message),
             )),
             Ok(doc) => {
-                let Some(root) = doc.root else { continue };
+                // Empty documents, and ones holding only comments, are nothing to check.
+                let Some(root) = doc.root.filter(|r| r.value != Value::Null) else {
+                    continue;
+                };
                 add_document(index, doc_index, root, &mut result);
             }
         }
@@ -355,10 +358,10 @@ fn decode(bytes: &[u8]) -> Result<String, (Pos, String)> {
     if let Some(rest) = bytes.strip_prefix(b"\xFE\xFF") {
         return decode_utf16(rest, u16::from_be_bytes);
     }
-    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        let line = bytes[..nul].iter().filter(|&&b| b == b'\n').count() as u32 + 1;
+    // A binary file has no meaningful lines: report it at its start.
+    if bytes.contains(&0) {
         return Err((
-            Pos { line, col: 0 },
+            Pos { line: 1, col: 0 },
             "binary file (it contains NUL bytes), not YAML or JSON".into(),
         ));
     }

@@ -220,12 +220,92 @@ pub struct Document {
 /// Parses one YAML document's text. `line_offset` is added to every line so positions refer
 /// to the enclosing file when the document was cut out of a larger stream.
 pub fn parse_document(text: &str, line_offset: u32) -> Result<Document, YamlError> {
+    let mut error = match parse_strict(text, line_offset) {
+        Err(e) if lenient_fix(text, &e, line_offset).is_some() => e,
+        other => return other,
+    };
+    // go-yaml (and so kubectl) accepts two things saphyr rejects: a flow collection's
+    // closing bracket at its parent's indentation (`args: [\n  "a",\n]`), and continuation
+    // lines of a multi-line quoted scalar at the key's indentation (controller-gen CRDs).
+    // Indenting such a line by one column changes no value (folding drops leading spaces)
+    // and no other position, so retry with it indented, a bounded number of times.
+    let mut patched = text.to_string();
+    for _ in 0..MAX_LENIENT_RETRIES {
+        let Some(mut inserts) = lenient_fix(&patched, &error, line_offset) else {
+            break;
+        };
+        inserts.sort_unstable_by(|a, b| b.cmp(a));
+        for at in inserts {
+            patched.insert(at, ' ');
+        }
+        match parse_strict(&patched, line_offset) {
+            Err(e) => error = e,
+            ok => return ok,
+        }
+    }
+    parse_strict(text, line_offset)
+}
+
+/// How many constructs the go-yaml compatibility retry may re-indent in one document.
+const MAX_LENIENT_RETRIES: usize = 256;
+
+/// Where to insert spaces so that a go-yaml-accepted indentation parses, if the error is
+/// one of those cases.
+fn lenient_fix(text: &str, error: &YamlError, line_offset: u32) -> Option<Vec<usize>> {
+    let line = error.pos.line.checked_sub(line_offset)? as usize;
+    let start = line_start(text, line)?;
+    let rest = text[start..].trim_start_matches([' ', '\t']);
+    match error.message.as_str() {
+        "invalid indentation" if rest.starts_with(']') || rest.starts_with('}') => {
+            Some(vec![start])
+        }
+        // Reported at the opening quote: indent every continuation line of that scalar.
+        "invalid indentation in quoted scalar" => {
+            let open = start + text[start..].char_indices().nth(error.pos.col as usize)?.0;
+            let quote = text[open..]
+                .chars()
+                .next()
+                .filter(|c| *c == '\'' || *c == '"')?;
+            let mut inserts = Vec::new();
+            let mut chars = text[open + 1..].char_indices().peekable();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' if quote == '"' => {
+                        chars.next();
+                    }
+                    '\'' if quote == '\'' && chars.peek().map(|p| p.1) == Some('\'') => {
+                        chars.next();
+                    }
+                    c if c == quote => return (!inserts.is_empty()).then_some(inserts),
+                    '\n' => inserts.push(open + 1 + i + 1),
+                    _ => {}
+                }
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+fn line_start(text: &str, line: usize) -> Option<usize> {
+    if line <= 1 {
+        return Some(0);
+    }
+    text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
+}
+
+fn parse_strict(text: &str, line_offset: u32) -> Result<Document, YamlError> {
     let mut builder = Builder::new(line_offset);
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| YamlError {
-            message: e.info().to_string(),
+            message: match e.info() {
+                "recursion limit exceeded" => {
+                    "nesting deeper than 255 flow levels; refusing to read further".to_string()
+                }
+                other => other.to_string(),
+            },
             pos: Pos {
                 line: e.marker().line() as u32 + line_offset,
                 col: e.marker().col() as u32,
@@ -661,6 +741,31 @@ mod tests {
     fn helm_braces_as_keys_are_an_error() {
         assert!(parse_str("replicas: {{ .Values.replicas }}\n").is_err());
         assert!(parse_str("legend: \"{{ pod }}\"\n").is_ok());
+    }
+
+    #[test]
+    fn closing_bracket_at_parent_indentation_is_accepted_like_kubectl() {
+        let text = "spec:\n  args: [\n      \"-a\", \"b\",\n  ]\n  env: x\n";
+        let n = parse(text);
+        assert_eq!(n.at(&["spec", "args"]).unwrap().as_seq().unwrap().len(), 2);
+        assert_eq!(
+            n.at(&["spec", "env"]).unwrap().span.start,
+            Pos { line: 5, col: 7 }
+        );
+    }
+
+    #[test]
+    fn quoted_continuation_at_key_indentation_is_accepted_like_kubectl() {
+        let text = "a:\n  description: 'first line\n  second line'\n  type: string\n";
+        let n = parse(text);
+        assert_eq!(
+            n.at(&["a", "description"]).unwrap().as_str(),
+            Some("first line second line")
+        );
+        assert_eq!(
+            n.at(&["a", "type"]).unwrap().span.start,
+            Pos { line: 4, col: 8 }
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::duration::parse_duration;
 use super::selector::Labels;
 use super::version::{image_hub, image_name, Version};
 use super::workload::Workload;
-use super::{Inventory, ObjectId};
+use super::{Inventory, ObjectId, Origin};
 use crate::yaml::{self, Node};
 
 /// Namespaces the injector never touches (istio/istio `pkg/kube/inject`).
@@ -300,6 +300,51 @@ impl Mesh {
             .find(|cp| cp.revision == revision)
     }
 
+    /// The control plane that serves a workload's sidecar. When the input holds several
+    /// installs of the same revision (one repository describing several clusters or
+    /// environments), the one defined in the workload's own file is taken; if that does not
+    /// decide and their versions differ, there is no answer rather than a wrong one.
+    pub fn control_plane_for(&self, inv: &Inventory, w: &Workload) -> Option<&ControlPlane> {
+        let revision = self.resolve_revision(w.membership.sidecar_revision()?);
+        let candidates: Vec<&ControlPlane> = self
+            .control_planes
+            .iter()
+            .filter(|cp| cp.revision == revision)
+            .collect();
+        match candidates.as_slice() {
+            [] => None,
+            [only] => Some(only),
+            several => {
+                let origin = inv.object(w.object).origin;
+                let same_file = several
+                    .iter()
+                    .filter(|cp| cp.object.is_some_and(|id| matches!((inv.object(id).origin, origin), (Origin::File { file: a, .. }, Origin::File { file: b, .. }) if a == b)))
+                    .collect::<Vec<_>>();
+                if let [only] = same_file.as_slice() {
+                    return Some(only);
+                }
+                let first = several[0];
+                several
+                    .iter()
+                    .all(|cp| cp.version == first.version)
+                    .then_some(first)
+            }
+        }
+    }
+
+    /// A revision's control plane when every install of it in the input agrees on the version.
+    fn unambiguous_control_plane(&self, revision: &str) -> Option<&ControlPlane> {
+        let revision = self.resolve_revision(revision);
+        let mut candidates = self
+            .control_planes
+            .iter()
+            .filter(|cp| cp.revision == revision);
+        let first = candidates.next()?;
+        candidates
+            .all(|cp| cp.version == first.version)
+            .then_some(first)
+    }
+
     /// The version being upgraded from: `--current`, else the default revision's, else the
     /// oldest running control plane's.
     pub fn current_version(&self) -> Option<&Version> {
@@ -435,7 +480,7 @@ impl Mesh {
         let cp = w
             .membership
             .sidecar_revision()
-            .and_then(|r| self.control_plane(r));
+            .and_then(|r| self.unambiguous_control_plane(r));
         let flag = cp.and_then(|cp| cp.native_sidecars.as_deref());
         match flag {
             Some("true") => return NativeSidecars::Yes,

@@ -78,12 +78,21 @@ impl Workload {
     /// Returns the container, its path and whether it is native.
     pub fn proxy_container(&self) -> Option<(&Container, FieldPath, bool)> {
         let spec_path = self.pod_spec_path();
+        // ztunnel's DaemonSet names its container `istio-proxy` too; it is a node proxy, not
+        // a sidecar.
+        let is_proxy = |c: &Container| {
+            c.name == "istio-proxy"
+                && !c
+                    .image
+                    .as_deref()
+                    .is_some_and(|i| super::version::image_name(i).contains("ztunnel"))
+        };
         if let Some((i, c)) = self
             .spec
             .containers
             .iter()
             .enumerate()
-            .find(|(_, c)| c.name == "istio-proxy")
+            .find(|(_, c)| is_proxy(c))
         {
             return Some((c, spec_path.key("containers").index(i), false));
         }
@@ -91,11 +100,22 @@ impl Workload {
         inits
             .iter()
             .enumerate()
-            .find(|(_, c)| c.name == "istio-proxy")
+            .find(|(_, c)| is_proxy(c))
             .map(|(i, c)| {
                 let native = c.restart_policy.as_deref() == Some("Always");
                 (c, spec_path.key("initContainers").index(i), native)
             })
+    }
+
+    /// An Istio gateway: the pod is the proxy itself (its only container is `istio-proxy`, or
+    /// it is injected with the `gateway` template, as the gateway chart and Gateway API
+    /// deployments are). It has no application to start before or after the proxy.
+    pub fn is_gateway(&self) -> bool {
+        let only_proxy = matches!(self.spec.containers.as_slice(), [c] if c.name == "istio-proxy");
+        let gateway_template = self
+            .annotation("inject.istio.io/templates")
+            .is_some_and(|t| t.split(',').any(|t| t.trim() == "gateway"));
+        only_proxy || gateway_template || self.label("gateway.istio.io/managed").is_some()
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {

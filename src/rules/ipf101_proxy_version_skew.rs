@@ -32,7 +32,8 @@ crate::declare_rule! {
     ///
     /// ## Fix
     /// Restart the workload so it is re-injected (`kubectl rollout restart`) before the
-    /// upgrade, and remove `sidecar.istio.io/proxyImage` pins.
+    /// upgrade, remove `sidecar.istio.io/proxyImage` pins, and update templates that name
+    /// their `istio-proxy` image (istioctl-style gateways) or use `image: auto`.
     ///
     /// ## References
     /// - Istio supported releases, control plane/data plane skew: <https://istio.io/latest/docs/releases/supported-releases/>
@@ -56,9 +57,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         if w.kind == WorkloadKind::ReplicaSet && w.has_controller_in_inventory {
             continue;
         }
-        let Some(revision) = w.membership.sidecar_revision() else {
+        if w.membership.sidecar_revision().is_none() {
             continue;
-        };
+        }
         let (proxy, field, pinned) = if let Some((c, path, _)) = w.proxy_container() {
             let Some(v) = c.image.as_deref().and_then(Version::from_image) else {
                 continue;
@@ -78,7 +79,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         } else {
             continue;
         };
-        let Some(cp) = mesh.control_plane(revision) else {
+        let Some(cp) = mesh.control_plane_for(inv, w) else {
             continue;
         };
         let Some(cp_version) = cp.version.as_ref() else {
@@ -106,8 +107,13 @@ fn check(cx: &Context, sink: &mut Sink) {
                 "remove the sidecar.istio.io/proxyImage pin so the injector supplies the control plane's proxy",
                 vec![Edit::Remove { path: field.clone() }],
             )
-        } else {
+        } else if w.kind == WorkloadKind::Pod {
             Fix::display_only(restart)
+        } else {
+            // The template names its proxy image: a restart brings back the same version.
+            Fix::display_only(format!(
+                "set the istio-proxy image to the control plane's version ({cp_version}), or to `auto` so the injector supplies it"
+            ))
         };
         sink.object(w.object, field, message).with_fix(fix);
     }

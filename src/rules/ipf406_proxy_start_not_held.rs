@@ -12,6 +12,8 @@ crate::declare_rule! {
     /// `istio-sidecar-injector[-<rev>]`), then `meshConfig.defaultConfig` of the serving
     /// revision, then the pod's `proxy.istio.io/config` annotation.
     ///
+    /// Gateways are skipped: the pod is the proxy, there is no application to hold.
+    ///
     /// Native sidecars (`sidecar.istio.io/nativeSidecar: "true"`, istiod's
     /// `ENABLE_NATIVE_SIDECARS=true`, or its 1.27+ `auto` default with every kubelet at 1.33 or
     /// newer) always start before the application and Istio ignores the setting for them, so
@@ -51,7 +53,10 @@ const ANNOTATION: &str = "proxy.istio.io/config";
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     for w in &inv.workloads {
-        if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
+        if w.has_controller_in_inventory
+            || w.membership.sidecar_revision().is_none()
+            || w.is_gateway()
+        {
             continue;
         }
         if inv.mesh.native_sidecars(w) != NativeSidecars::No {
