@@ -5,6 +5,7 @@
 pub mod crd;
 pub mod date;
 pub mod duration;
+pub mod install;
 pub mod mesh;
 pub mod path;
 pub mod selector;

@@ -15,6 +15,8 @@ pub mod ipf301_crd_missing;
 pub mod ipf302_crd_not_established;
 pub mod ipf303_crds_behind_target;
 pub mod ipf304_api_version_not_served;
+pub mod ipf306_deprecated_annotation;
+pub mod ipf307_removed_install_setting;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -30,6 +32,8 @@ pub static RULES: &[&Rule] = &[
     &ipf302_crd_not_established::RULE,
     &ipf303_crds_behind_target::RULE,
     &ipf304_api_version_not_served::RULE,
+    &ipf306_deprecated_annotation::RULE,
+    &ipf307_removed_install_setting::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
@@ -144,6 +148,8 @@ pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
+    /// Helm values files given with `--values`.
+    pub values: &'a [crate::model::install::ValuesFile],
     pub shape_errors: &'a [ShapeError],
 }
 
