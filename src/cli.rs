@@ -40,6 +40,9 @@ pub struct CheckArgs {
     /// How the upgrade will be done.
     #[arg(long, value_enum, default_value_t = Strategy::Canary)]
     pub strategy: Strategy,
+    /// Helm values file used to install Istio (repeatable); checked for removed settings.
+    #[arg(long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
     /// Kubernetes version, when it cannot be read from Node objects.
     #[arg(long, value_name = "VERSION")]
     pub kube_version: Option<String>,

@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod engine;
 pub mod model;
+pub mod release;
 pub mod report;
 pub mod rules;
 pub mod source;
@@ -93,12 +94,16 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
             loaded.unreadable.join("; ")
         ));
     }
+    let mut loaded = loaded;
+    let values = load_values(&args.values, &mut loaded.files)?;
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
     let selected = selection.rules();
     let cx = Context {
+        today: model::date::Date::run_date()?,
         inventory: &inventory,
         upgrade: &upgrade,
         read_problems: &loaded.problems,
+        values: &values,
         shape_errors: &shape_errors,
     };
     let mut diagnostics = engine::run(&selected, &cx);
@@ -123,6 +128,29 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
         upgrade,
         rules: selected,
     })
+}
+
+/// Reads the `--values` files. They are not manifests, so they are not part of the input
+/// paths; they join the report's files so findings can point into them.
+fn load_values(
+    paths: &[PathBuf],
+    files: &mut Vec<source::SourceFile>,
+) -> Result<Vec<model::install::ValuesFile>, String> {
+    let mut out = Vec::new();
+    for path in paths {
+        let shown = source::display_path(path);
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--values {shown}: cannot read it: {e}"))?;
+        let root = yaml::parse_str(&text)
+            .map_err(|e| format!("--values {shown}:{e}"))?
+            .unwrap_or_else(|| yaml::Node::new(yaml::Value::Map(Vec::new())));
+        out.push(model::install::ValuesFile {
+            file: files.len(),
+            root,
+        });
+        files.push(source::SourceFile::new(shown, text));
+    }
+    Ok(out)
 }
 
 fn check_command(args: &CheckArgs) -> Outcome {

@@ -48,6 +48,25 @@ impl ControlPlane {
     pub fn hub(&self) -> Option<&str> {
         self.image.as_deref().map(image_hub)
     }
+
+    /// The field holding istiod's image in its Deployment, where version findings point.
+    pub fn image_field(&self, inv: &Inventory) -> Option<super::FieldPath> {
+        let o = inv.object(self.object?);
+        let containers = o
+            .root
+            .at(&["spec", "template", "spec", "containers"])
+            .and_then(Node::as_seq)?;
+        let i = containers.iter().position(|c| {
+            c.str_at(&["name"]) == Some("discovery")
+                || c.str_at(&["image"])
+                    .is_some_and(|i| image_name(i) == "pilot")
+        })?;
+        Some(
+            super::FieldPath::parse("/spec/template/spec/containers")
+                .index(i)
+                .key("image"),
+        )
+    }
 }
 
 /// Whether and how a workload is in the mesh.
@@ -369,6 +388,17 @@ impl Mesh {
             other => other.to_string(),
         };
         Some((*id, text("/global/hub")?.to_string(), tag))
+    }
+
+    /// The control plane whose version [`Mesh::current_version`] reports, when that version
+    /// comes from a control plane of the input (not from `--current` alone).
+    pub fn current_control_plane(&self) -> Option<&ControlPlane> {
+        let current = self.current_version()?;
+        let with_current =
+            |cp: &&ControlPlane| cp.object.is_some() && cp.version.as_ref() == Some(current);
+        self.control_plane("default")
+            .filter(with_current)
+            .or_else(|| self.control_planes.iter().find(with_current))
     }
 
     fn enable_namespaces_by_default(&self) -> bool {

@@ -2,9 +2,12 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
-pub mod disruption;
 pub mod component;
+pub mod crd;
+pub mod date;
+pub mod disruption;
 pub mod duration;
+pub mod install;
 pub mod intstr;
 pub mod mesh;
 pub mod path;

@@ -190,9 +190,11 @@ mod tests {
             .collect();
         let (inv, shape) = Inventory::build(objects, &MeshOptions::default());
         let cx = Context {
+            today: crate::model::date::Date::today_utc(),
             inventory: &inv,
             upgrade: &Upgrade::default(),
             read_problems: &[],
+            values: &[],
             shape_errors: &shape,
         };
         let mut sink = Sink::new(&RULE);

@@ -7,13 +7,22 @@ use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
+pub mod ipf102_upgrade_hop_too_large;
+pub mod ipf103_kubernetes_version_unsupported;
 pub mod ipf104_component_version_mismatch;
+pub mod ipf105_istio_version_eol;
 pub mod ipf201_stale_injection_webhook;
 pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
 pub mod ipf204_overlapping_injectors;
 pub mod ipf205_revision_not_found;
 pub mod ipf206_injection_label_pins_default;
+pub mod ipf301_crd_missing;
+pub mod ipf302_crd_not_established;
+pub mod ipf303_crds_behind_target;
+pub mod ipf304_api_version_not_served;
+pub mod ipf306_deprecated_annotation;
+pub mod ipf307_removed_install_setting;
 pub mod ipf401_pdb_blocks_eviction;
 pub mod ipf402_missing_pdb;
 pub mod ipf403_rolling_update_capacity_loss;
@@ -26,13 +35,22 @@ pub mod ipf407_long_lived_connections_drain;
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
     &ipf101_proxy_version_skew::RULE,
+    &ipf102_upgrade_hop_too_large::RULE,
+    &ipf103_kubernetes_version_unsupported::RULE,
     &ipf104_component_version_mismatch::RULE,
+    &ipf105_istio_version_eol::RULE,
     &ipf201_stale_injection_webhook::RULE,
     &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
     &ipf204_overlapping_injectors::RULE,
     &ipf205_revision_not_found::RULE,
     &ipf206_injection_label_pins_default::RULE,
+    &ipf301_crd_missing::RULE,
+    &ipf302_crd_not_established::RULE,
+    &ipf303_crds_behind_target::RULE,
+    &ipf304_api_version_not_served::RULE,
+    &ipf306_deprecated_annotation::RULE,
+    &ipf307_removed_install_setting::RULE,
     &ipf401_pdb_blocks_eviction::RULE,
     &ipf402_missing_pdb::RULE,
     &ipf403_rolling_update_capacity_loss::RULE,
@@ -147,9 +165,13 @@ pub struct Upgrade {
 
 /// What a rule sees.
 pub struct Context<'a> {
+    /// The run date (`ISTIO_PREFLIGHT_TODAY` overrides the clock), for end-of-life checks.
+    pub today: crate::model::date::Date,
     pub inventory: &'a Inventory,
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
+    /// Helm values files given with `--values`.
+    pub values: &'a [crate::model::install::ValuesFile],
     pub shape_errors: &'a [ShapeError],
 }
 

@@ -1,0 +1,631 @@
+//! Istio release facts, kept as data under `rules/` and embedded at build time: versions and
+//! dates, the supported Kubernetes range, the upgrade-hop policy, the CRDs and API versions
+//! each release serves with their OpenAPI schemas, and what each release deprecates,
+//! removes or changes. Rules ask typed questions here; a new Istio release is a data edit.
+//!
+//! The files are parsed once, on first use, with the project's own YAML loader. They are
+//! checked by the tests below, so a broken edit fails the build's tests rather than a run.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::model::date::Date;
+use crate::model::Version;
+use crate::rules::Strategy;
+use crate::yaml;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
+}
+
+const RELEASES_YAML: &str = include_str!("../rules/releases.yaml");
+const CRDS_YAML: &str = include_str!("../rules/crds.yaml");
+const SCHEMA_INDEX_YAML: &str = include_str!("../rules/schemas/index.yaml");
+const REMOVED_APIS_YAML: &str = include_str!("../rules/removed-apis.yaml");
+const ANNOTATIONS_YAML: &str = include_str!("../rules/annotations.yaml");
+const INSTALL_SETTINGS_YAML: &str = include_str!("../rules/install-settings.yaml");
+
+/// Everything in `rules/`, parsed.
+#[derive(Debug)]
+pub struct ReleaseData {
+    pub data_as_of: String,
+    pub policy: Policy,
+    /// Oldest first.
+    pub releases: Vec<Release>,
+    crds: BTreeMap<String, CrdRelease>,
+    schema_index: SchemaIndex,
+    pub removed_apis: RemovedApis,
+    pub annotations: Vec<Annotation>,
+    pub install_settings: InstallSettings,
+    /// Schema files, parsed on first use: IPF305 needs a handful, never all of them.
+    schemas: HashMap<&'static str, (&'static str, OnceLock<Option<serde_json::Value>>)>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ReleasesFile {
+    data_as_of: String,
+    policy: Policy,
+    releases: Vec<Release>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Policy {
+    pub upgrade_hops: UpgradeHops,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpgradeHops {
+    pub in_place: HopRule,
+    pub canary: HopRule,
+    pub any_strategy: Statement,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HopRule {
+    pub max_minors_per_step: i64,
+    pub statement: String,
+    pub source: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Statement {
+    pub statement: String,
+    pub source: String,
+}
+
+impl Policy {
+    /// The most minor versions one upgrade step may span with this strategy.
+    pub fn hop(&self, strategy: Strategy) -> &HopRule {
+        match strategy {
+            Strategy::Canary => &self.upgrade_hops.canary,
+            Strategy::InPlace => &self.upgrade_hops.in_place,
+        }
+    }
+}
+
+/// One Istio minor release.
+#[derive(Debug, Deserialize)]
+pub struct Release {
+    pub minor: String,
+    released: String,
+    eol: Option<String>,
+    pub eol_estimated: bool,
+    /// When the end of life is not scheduled yet: how it will be set.
+    #[serde(default)]
+    pub eol_expected: Option<String>,
+    pub latest_patch: String,
+    pub kubernetes: Kubernetes,
+    #[serde(default)]
+    pub compatibility_versions: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Kubernetes {
+    pub supported: Range,
+    pub minimum_enforced: String,
+    #[serde(default)]
+    pub minimum_enforced_by_patch: Vec<PatchMinimum>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Range {
+    pub min: String,
+    pub max: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PatchMinimum {
+    pub from_patch: String,
+    pub min: String,
+}
+
+impl Release {
+    pub fn released(&self) -> Date {
+        Date::parse(&self.released).expect("release dates are checked by tests")
+    }
+
+    /// End of life; `None` while the release is supported and no date is announced.
+    pub fn eol(&self) -> Option<Date> {
+        self.eol
+            .as_deref()
+            .map(|d| Date::parse(d).expect("eol dates are checked by tests"))
+    }
+
+    /// The supported Kubernetes minors, inclusive.
+    pub fn kubernetes_supported(&self) -> (Version, Version) {
+        let v = |t: &str| Version::parse(t).expect("versions are checked by tests");
+        (
+            v(&self.kubernetes.supported.min),
+            v(&self.kubernetes.supported.max),
+        )
+    }
+
+    /// The minimum Kubernetes version `istioctl` enforces for this release (at `patch`
+    /// when known: the minimum changed inside some minors).
+    pub fn minimum_enforced(&self, istio: Option<&Version>) -> Version {
+        let v = |t: &str| Version::parse(t).expect("versions are checked by tests");
+        if let Some(istio) = istio.filter(|i| i.patch_known) {
+            if let Some(m) = self
+                .kubernetes
+                .minimum_enforced_by_patch
+                .iter()
+                .filter(|m| v(&m.from_patch).semver <= istio.semver)
+                .max_by(|a, b| v(&a.from_patch).semver.cmp(&v(&b.from_patch).semver))
+            {
+                return v(&m.min);
+            }
+        }
+        v(&self.kubernetes.minimum_enforced)
+    }
+
+    /// The page that states this release's support status: the first `https://` source.
+    pub fn web_source(&self) -> Option<&str> {
+        self.sources
+            .iter()
+            .map(|s| s.split(' ').next().unwrap_or(s))
+            .find(|s| s.starts_with("https://"))
+    }
+}
+
+/// The CRDs one release ships.
+#[derive(Debug, Deserialize)]
+pub struct CrdRelease {
+    pub minor: String,
+    #[serde(rename = "ref")]
+    pub git_ref: String,
+    pub source: String,
+    pub crds: Vec<Crd>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Crd {
+    pub name: String,
+    pub group: String,
+    pub kind: String,
+    pub plural: String,
+    pub served: Vec<String>,
+    #[serde(default)]
+    pub not_served: Vec<String>,
+    pub storage: String,
+    #[serde(default)]
+    pub deprecated: Vec<String>,
+}
+
+impl Crd {
+    pub fn serves(&self, version: &str) -> bool {
+        self.served.iter().any(|v| v == version)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CrdsFile {
+    releases: Vec<CrdRelease>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SchemaIndex {
+    releases: BTreeMap<String, SchemaRelease>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SchemaRelease {
+    crds: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Istio API groups and kinds that no longer exist, and API versions Istio stopped reading.
+#[derive(Debug, Deserialize)]
+pub struct RemovedApis {
+    pub removed_groups: Vec<RemovedGroup>,
+    #[serde(default)]
+    pub no_longer_processed: Vec<NoLongerProcessed>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemovedGroup {
+    pub group: String,
+    pub kinds: Vec<RemovedKind>,
+    pub last_shipped_in: String,
+    pub removed_in: String,
+    pub replacement: String,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemovedKind {
+    pub kind: String,
+    pub versions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoLongerProcessed {
+    pub group: String,
+    pub kind: String,
+    pub versions: Vec<String>,
+    pub since: String,
+    pub replacement: String,
+    pub statement: String,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+impl RemovedApis {
+    pub fn group(&self, group: &str) -> Option<&RemovedGroup> {
+        self.removed_groups.iter().find(|g| g.group == group)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct AnnotationsFile {
+    annotations: Vec<Annotation>,
+}
+
+/// An Istio annotation that is deprecated, ignored or removed in some release.
+#[derive(Debug, Deserialize)]
+pub struct Annotation {
+    pub name: String,
+    /// Kinds it is defined for; `Pod` includes pod templates, `Any` every kind.
+    pub resources: Vec<String>,
+    pub deprecated_in: Option<String>,
+    pub ignored_from: Option<String>,
+    pub removed_in: Option<String>,
+    pub replacement: Option<Replacement>,
+    #[serde(default)]
+    pub replacement_derived: bool,
+    /// Not reported when the object also carries this label (the label wins).
+    #[serde(default)]
+    pub skip_when_label_present: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    /// Written by Istio's tooling, not by users.
+    #[serde(default)]
+    pub set_by_istio: bool,
+    #[serde(default)]
+    pub never_effective: bool,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Replacement {
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub via: Option<String>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+impl Replacement {
+    /// In words, for messages: "the label `sidecar.istio.io/inject`".
+    pub fn describe(&self) -> String {
+        match (self.kind.as_str(), &self.name, &self.field, &self.text) {
+            ("label", Some(name), _, _) => format!("the label `{name}`"),
+            ("annotation", Some(name), _, _) => format!("the annotation `{name}`"),
+            ("proxy_config", _, Some(field), _) => format!(
+                "ProxyConfig `{field}`{}",
+                self.via
+                    .as_deref()
+                    .map(|v| format!(" (in the {v})"))
+                    .unwrap_or_default()
+            ),
+            (_, _, _, Some(text)) => text.clone(),
+            (_, Some(name), _, _) => format!("`{name}`"),
+            (_, _, Some(field), _) => format!("`{field}`"),
+            _ => "its replacement".to_string(),
+        }
+    }
+}
+
+/// Where in the release order `version` sits relative to a release named in the data.
+pub fn reached(version: &Version, minor: Option<&str>) -> bool {
+    minor.and_then(Version::parse).is_some_and(|m| {
+        version.semver.minor >= m.semver.minor && version.semver.major == m.semver.major
+    })
+}
+
+/// Install-time settings (Helm values, IstioOperator fields, feature flags) that a release
+/// removed or deprecated.
+#[derive(Debug, Deserialize)]
+pub struct InstallSettings {
+    pub removed_values: Vec<RemovedSetting>,
+    #[serde(default)]
+    pub deprecated_values: Vec<RemovedSetting>,
+    #[serde(default)]
+    pub removed_iop_spec_fields: Vec<RemovedSetting>,
+    #[serde(default)]
+    pub removed_env: Vec<RemovedEnv>,
+    /// MeshConfig fields still accepted but no longer implemented.
+    #[serde(default)]
+    pub mesh_config: Vec<RemovedSetting>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemovedSetting {
+    /// Dotted path; `*` matches any one key, `[]` any list item.
+    pub path: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub removed_in: Option<String>,
+    #[serde(default)]
+    pub deprecated_in: Option<String>,
+    #[serde(default)]
+    pub ignored_from: Option<String>,
+    #[serde(default)]
+    pub effect: Option<String>,
+    #[serde(default)]
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub statement: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemovedEnv {
+    pub name: String,
+    pub removed_in: String,
+    #[serde(default)]
+    pub set_via: Vec<String>,
+    #[serde(default)]
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
+    let node = yaml::parse_str(text)
+        .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
+        .unwrap_or_else(|| panic!("rules/{name} is empty"));
+    serde_path_to_error::deserialize(node.to_json()).unwrap_or_else(|e| panic!("rules/{name}: {e}"))
+}
+
+/// The embedded release data, parsed on first use.
+pub fn data() -> &'static ReleaseData {
+    static DATA: OnceLock<ReleaseData> = OnceLock::new();
+    DATA.get_or_init(|| {
+        let releases: ReleasesFile = parse("releases.yaml", RELEASES_YAML);
+        let crds: CrdsFile = parse("crds.yaml", CRDS_YAML);
+        let schema_index: SchemaIndex = parse("schemas/index.yaml", SCHEMA_INDEX_YAML);
+        ReleaseData {
+            data_as_of: releases.data_as_of,
+            policy: releases.policy,
+            releases: releases.releases,
+            crds: crds
+                .releases
+                .into_iter()
+                .map(|r| (r.minor.clone(), r))
+                .collect(),
+            schema_index,
+            removed_apis: parse("removed-apis.yaml", REMOVED_APIS_YAML),
+            annotations: parse::<AnnotationsFile>("annotations.yaml", ANNOTATIONS_YAML).annotations,
+            install_settings: parse("install-settings.yaml", INSTALL_SETTINGS_YAML),
+            schemas: embedded::SCHEMA_FILES
+                .iter()
+                .map(|(path, text)| (*path, (*text, OnceLock::new())))
+                .collect(),
+        }
+    })
+}
+
+impl ReleaseData {
+    /// The release of a version's minor (`1.28.2` → 1.28).
+    pub fn release(&self, version: &Version) -> Option<&Release> {
+        let minor = version.minor_string();
+        self.releases.iter().find(|r| r.minor == minor)
+    }
+
+    pub fn oldest(&self) -> &Release {
+        self.releases.first().expect("the data lists releases")
+    }
+
+    pub fn newest(&self) -> &Release {
+        self.releases.last().expect("the data lists releases")
+    }
+
+    /// The CRDs the release of `version` ships.
+    pub fn crds(&self, version: &Version) -> Option<&CrdRelease> {
+        self.crds.get(&version.minor_string())
+    }
+
+    /// The CRD of `group`/`kind` in the release of `version`.
+    pub fn crd(&self, version: &Version, group: &str, kind: &str) -> Option<&Crd> {
+        self.crds(version)?
+            .crds
+            .iter()
+            .find(|c| c.group == group && c.kind == kind)
+    }
+
+    /// Whether any release in the data ever shipped this group (the Istio API groups).
+    pub fn is_istio_group(&self, group: &str) -> bool {
+        group.ends_with(".istio.io")
+    }
+
+    /// A CRD by group and kind in any release, newest first (to name a CRD the input
+    /// lacks even when no target is given).
+    pub fn crd_any_release(&self, group: &str, kind: &str) -> Option<(&CrdRelease, &Crd)> {
+        self.crds.values().rev().find_map(|r| {
+            r.crds
+                .iter()
+                .find(|c| c.group == group && c.kind == kind)
+                .map(|c| (r, c))
+        })
+    }
+
+    /// The OpenAPI v3 schema the release of `version` applies to `crd` at `api_version`,
+    /// as Istio ships it (without the implicit `apiVersion`, `kind`, `metadata`).
+    pub fn schema(
+        &self,
+        version: &Version,
+        crd: &str,
+        api_version: &str,
+    ) -> Option<&serde_json::Value> {
+        let file = self
+            .schema_index
+            .releases
+            .get(&version.minor_string())?
+            .crds
+            .get(crd)?
+            .get(api_version)?;
+        let (text, parsed) = self.schemas.get(file.as_str())?;
+        parsed
+            .get_or_init(|| serde_json::from_str(text).ok())
+            .as_ref()
+    }
+
+    /// Whether two (release, CRD, version) triples validate with the same schema file.
+    pub fn same_schema(&self, a: (&Version, &str, &str), b: (&Version, &str, &str)) -> bool {
+        let file = |(v, crd, api): (&Version, &str, &str)| {
+            self.schema_index
+                .releases
+                .get(&v.minor_string())?
+                .crds
+                .get(crd)?
+                .get(api)
+                .cloned()
+        };
+        matches!((file(a), file(b)), (Some(x), Some(y)) if x == y)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(t: &str) -> Version {
+        Version::parse(t).unwrap()
+    }
+
+    /// Every listed release has everything the rules ask about, so adding a release to
+    /// the data (and nothing else) makes every rule work for it.
+    #[test]
+    fn data_is_complete_for_every_release() {
+        let d = data();
+        assert!(Date::parse(&d.data_as_of).is_some(), "data_as_of");
+        assert!(!d.releases.is_empty());
+        let mut previous: Option<u64> = None;
+        for r in &d.releases {
+            let minor = v(&r.minor);
+            assert!(!minor.patch_known, "{}: minor must be like 1.28", r.minor);
+            if let Some(p) = previous {
+                assert_eq!(
+                    minor.minor(),
+                    p + 1,
+                    "{}: releases must be consecutive",
+                    r.minor
+                );
+            }
+            previous = Some(minor.minor());
+            let released = Date::parse(&r.released)
+                .unwrap_or_else(|| panic!("{}: released {:?}", r.minor, r.released));
+            if let Some(eol) = &r.eol {
+                let eol = Date::parse(eol).unwrap_or_else(|| panic!("{}: eol {eol:?}", r.minor));
+                assert!(eol > released, "{}: eol before release", r.minor);
+            } else {
+                assert!(
+                    r.eol_expected.is_some(),
+                    "{}: without eol, say when it is expected",
+                    r.minor
+                );
+            }
+            let latest = v(&r.latest_patch);
+            assert_eq!(latest.minor_string(), r.minor, "{}: latest_patch", r.minor);
+            let (min, max) = r.kubernetes_supported();
+            assert!(min.semver <= max.semver, "{}: kubernetes range", r.minor);
+            assert!(Version::parse(&r.kubernetes.minimum_enforced).is_some());
+            for m in &r.kubernetes.minimum_enforced_by_patch {
+                assert_eq!(v(&m.from_patch).minor_string(), r.minor);
+                assert!(Version::parse(&m.min).is_some());
+            }
+            for c in &r.compatibility_versions {
+                assert!(v(c).semver < minor.semver, "{}: compatibility {c}", r.minor);
+            }
+            assert!(!r.sources.is_empty(), "{}: sources", r.minor);
+
+            let crds = d
+                .crds(&minor)
+                .unwrap_or_else(|| panic!("{}: no CRD set in crds.yaml", r.minor));
+            assert!(!crds.crds.is_empty(), "{}: empty CRD set", r.minor);
+            for crd in &crds.crds {
+                assert!(
+                    crd.serves(&crd.storage),
+                    "{} {}: storage not served",
+                    r.minor,
+                    crd.name
+                );
+                assert_eq!(crd.name, format!("{}.{}", crd.plural, crd.group));
+                for served in &crd.served {
+                    assert!(
+                        d.schema(&minor, &crd.name, served).is_some(),
+                        "{} {} {served}: no schema",
+                        r.minor,
+                        crd.name
+                    );
+                }
+            }
+        }
+        assert_eq!(d.oldest().minor, "1.18");
+    }
+
+    #[test]
+    fn every_schema_file_parses_and_is_indexed() {
+        let d = data();
+        let indexed: std::collections::HashSet<&str> = d
+            .schema_index
+            .releases
+            .values()
+            .flat_map(|r| r.crds.values())
+            .flat_map(|versions| versions.values())
+            .map(String::as_str)
+            .collect();
+        for (path, (text, _)) in &d.schemas {
+            assert!(indexed.contains(path), "{path} is not in the index");
+            let json: serde_json::Value = serde_json::from_str(text).expect(path);
+            assert!(json.is_object(), "{path}");
+        }
+        for path in indexed {
+            assert!(
+                d.schemas.contains_key(path),
+                "index names missing file {path}"
+            );
+        }
+    }
+
+    #[test]
+    fn answers_typed_questions() {
+        let d = data();
+        let r128 = d.release(&v("1.28.2")).unwrap();
+        assert_eq!(r128.eol(), Date::parse("2026-07-01"));
+        assert_eq!(
+            r128.minimum_enforced(Some(&v("1.28.0"))).to_string(),
+            "1.29"
+        );
+        assert_eq!(
+            r128.minimum_enforced(Some(&v("1.28.3"))).to_string(),
+            "1.30"
+        );
+        assert_eq!(r128.minimum_enforced(None).to_string(), "1.30");
+        assert!(d.release(&v("1.17")).is_none());
+        assert_eq!(d.policy.hop(Strategy::Canary).max_minors_per_step, 2);
+        assert_eq!(d.policy.hop(Strategy::InPlace).max_minors_per_step, 1);
+        let vs = d
+            .crd(&v("1.30"), "networking.istio.io", "VirtualService")
+            .unwrap();
+        assert!(vs.serves("v1alpha3") && vs.serves("v1"));
+        assert!(d
+            .schema(&v("1.30.3"), "virtualservices.networking.istio.io", "v1")
+            .is_some());
+    }
+}

@@ -1,0 +1,96 @@
+use super::{Context, Sink};
+use crate::diagnostic::Fix;
+use crate::model::crd::{self, is_istio_group};
+use crate::model::FieldPath;
+use crate::release;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// With `--target`, compares every Istio CustomResourceDefinition in the input with the
+    /// same CRD of the target release (`rules/crds.yaml`, generated from Istio's
+    /// `crd-all.gen.yaml`) and fires, at `spec.versions`, when the installed CRD does not
+    /// serve an API version that the target's serves.
+    ///
+    /// ## Why it matters during an upgrade
+    /// A new istiod reads and writes its resources at the versions its own CRDs serve (for
+    /// example `networking.istio.io/v1`, added in 1.22). Against older CRDs its informers
+    /// fail and the resources in that version cannot be applied. The CRDs (the `istio-base`
+    /// chart) must be upgraded before the new istiod.
+    ///
+    /// ## Example that fires
+    /// `virtualservices.networking.istio.io` serving only `v1alpha3` and `v1beta1` (Istio
+    /// 1.21's CRD) with `--target 1.30.3`, whose CRD also serves `v1`.
+    ///
+    /// ## Example that does not fire
+    /// The same CRD from Istio 1.22 or later, or any CRD without `--target`.
+    ///
+    /// ## Fix
+    /// Upgrade istio-base (the CRDs) to the target release first: `helm upgrade istio-base
+    /// istio/base -n istio-system --version <target>`, then install the new istiod.
+    ///
+    /// ## References
+    /// - Helm upgrade, CRDs first: <https://istio.io/latest/docs/setup/upgrade/helm/>
+    /// - Ambient upgrade ("must be upgraded prior to the deployment of a new version of the control plane"): <https://istio.io/latest/docs/ambient/upgrade/helm/>
+    /// - Istio's CRD bundle: istio/istio `manifests/charts/base/files/crd-all.gen.yaml`
+    /// - Release data: `rules/crds.yaml`
+    code: "IPF303",
+    name: "crds-behind-target",
+    severity: Error,
+    summary: "Installed Istio CRDs do not serve the API versions the target control plane needs: upgrade the CRDs first",
+    fixable: false,
+    reads: ["CustomResourceDefinition"],
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(target) = cx.upgrade.target.as_ref() else {
+        return;
+    };
+    let data = release::data();
+    let Some(wanted) = data.crds(target) else {
+        return;
+    };
+    for c in crd::installed(cx.inventory) {
+        if !is_istio_group(c.group) {
+            continue;
+        }
+        // By group and kind, not name: the name is always `<plural>.<group>` in a real cluster.
+        let Some(want) = wanted
+            .crds
+            .iter()
+            .find(|w| w.group == c.group && w.kind == c.kind)
+        else {
+            continue;
+        };
+        let lacking: Vec<&str> = want
+            .served
+            .iter()
+            .map(String::as_str)
+            .filter(|v| !c.serves(v))
+            .collect();
+        if lacking.is_empty() {
+            continue;
+        }
+        let served = c.served();
+        let storage = if lacking.contains(&want.storage.as_str()) {
+            format!(", including its storage version {}", want.storage)
+        } else {
+            String::new()
+        };
+        sink.object(
+            c.id,
+            FieldPath::parse("/spec/versions"),
+            format!(
+                "CRD {} serves {}; Istio {}'s serves {} too{storage} ({}): upgrade istio-base / the CRDs before the new istiod",
+                want.name,
+                if served.is_empty() { "no version".to_string() } else { served.join(", ") },
+                wanted.minor,
+                lacking.join(", "),
+                wanted.source
+            ),
+        )
+        .with_fix(Fix::display_only(format!(
+            "helm upgrade istio-base istio/base -n istio-system --version {target} (or kubectl apply --server-side the {} CRDs) before installing istiod {target}",
+            wanted.git_ref
+        )));
+    }
+}

@@ -1,0 +1,236 @@
+use super::{Context, Sink};
+use crate::diagnostic::{Edit, Fix, Severity};
+use crate::model::{FieldPath, ObjectId, Version};
+use crate::release::{self, reached, Annotation};
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Looks for Istio annotations that the target release (`--target`, else the current
+    /// version, else the newest release in the data) deprecates, ignores or no longer knows,
+    /// from `rules/annotations.yaml` (built from istio/api's annotation registry at every
+    /// release tag, and checked against the code that reads each annotation). It reads pod
+    /// templates and Pods for pod annotations, Services for service annotations, and every
+    /// object for annotations Istio's installer wrote. It fires at the annotation.
+    ///
+    /// As in `istioctl analyze`, `sidecar.istio.io/inject` is not reported on a pod that
+    /// also carries the `sidecar.istio.io/inject` label: the label wins. Annotations written
+    /// by Istio's own tooling are reported as info only.
+    ///
+    /// ## Why it matters during an upgrade
+    /// An annotation the new release ignores silently stops doing its job: a stats setting,
+    /// a traffic exclusion or an opt-out disappears after the workloads restart onto the new
+    /// proxies. Deprecated ones are the next to go.
+    ///
+    /// ## Example that fires
+    /// `sidecar.istio.io/statsCompression: "false"` on a pod template with `--target 1.29.0`
+    /// (removed in 1.29: use `statsCompression` in `proxy.istio.io/config`).
+    ///
+    /// ## Example that does not fire
+    /// `sidecar.istio.io/inject: "false"` as both label and annotation, or
+    /// `sidecar.istio.io/statsCompression` with `--target 1.28.0`.
+    ///
+    /// ## Fix
+    /// Where the replacement is a label or annotation with the same meaning, the fix moves
+    /// the value there (safe). Where it is a ProxyConfig field, the message names it. An
+    /// annotation that has no effect in the target can be removed (after the old revision is
+    /// gone).
+    ///
+    /// ## References
+    /// - Istio annotations: <https://istio.io/latest/docs/reference/config/annotations/>
+    /// - Analyzer messages IST0135 (deprecated) and IST0108 (unknown annotation): <https://istio.io/latest/docs/reference/config/analysis/>
+    /// - Registry: istio/api `annotation/annotations.yaml`
+    /// - Release data: `rules/annotations.yaml` (each entry's `sources`)
+    code: "IPF306",
+    name: "deprecated-annotation",
+    severity: Warning,
+    summary: "A resource uses an Istio annotation that the target release deprecates, ignores or removed",
+    fixable: true,
+    reads: ["*"],
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let data = release::data();
+    let inv = cx.inventory;
+    let newest = Version::parse(&data.newest().minor);
+    let Some(version) = cx
+        .upgrade
+        .target
+        .as_ref()
+        .or(inv.mesh.current_version())
+        .or(newest.as_ref())
+    else {
+        return;
+    };
+    let applying: Vec<&Annotation> = data
+        .annotations
+        .iter()
+        .filter(|a| {
+            reached(version, a.deprecated_in.as_deref())
+                || reached(version, a.ignored_from.as_deref())
+                || reached(version, a.removed_in.as_deref())
+        })
+        .collect();
+    if applying.is_empty() {
+        return;
+    }
+    for w in &inv.workloads {
+        if w.has_controller_in_inventory {
+            continue;
+        }
+        let meta = w.pod_metadata_path();
+        for a in applying.iter().filter(|a| applies_to(a, "Pod")) {
+            let Some(value) = w.pod_annotations.get(&a.name) else {
+                continue;
+            };
+            if a.skip_when_label_present
+                .as_ref()
+                .is_some_and(|l| w.pod_labels.contains_key(l))
+            {
+                continue;
+            }
+            report(sink, w.object, &meta, a, value, version);
+        }
+    }
+    for (id, o) in inv.objects.iter().enumerate() {
+        let annotations = o.annotations();
+        if annotations.is_empty() {
+            continue;
+        }
+        let meta = FieldPath::root().key("metadata");
+        for a in &applying {
+            let on_object = a.resources.iter().any(|r| r == "Any")
+                || (o.kind != "Pod" && applies_to(a, &o.kind));
+            if !on_object {
+                continue;
+            }
+            if let Some(value) = annotations.get(&a.name) {
+                report(sink, id, &meta, a, value, version);
+            }
+        }
+    }
+}
+
+fn applies_to(a: &Annotation, kind: &str) -> bool {
+    a.resources.iter().any(|r| r == kind)
+}
+
+fn report(
+    sink: &mut Sink,
+    object: ObjectId,
+    metadata: &FieldPath,
+    a: &Annotation,
+    value: &str,
+    version: &Version,
+) {
+    let field = metadata.clone().key("annotations").key(&a.name);
+    let target = version.minor_string();
+    let status = if let Some(r) = a
+        .removed_in
+        .as_deref()
+        .filter(|r| reached(version, Some(r)))
+    {
+        format!("was removed in Istio {r} (istioctl analyze reports it as unknown, IST0108) and has no effect")
+    } else if let Some(r) = a
+        .ignored_from
+        .as_deref()
+        .filter(|r| reached(version, Some(r)))
+    {
+        if a.never_effective {
+            format!(
+                "never had an effect and is gone from the registry since {}",
+                a.removed_in.as_deref().unwrap_or(r)
+            )
+        } else {
+            format!("is ignored from Istio {r} on")
+        }
+    } else {
+        format!(
+            "is deprecated since Istio {} (still honoured in {target})",
+            a.deprecated_in.as_deref().unwrap_or("?")
+        )
+    };
+    let replacement = a
+        .replacement
+        .as_ref()
+        .map(|r| {
+            format!(
+                "; use {}{}",
+                r.describe(),
+                if a.replacement_derived {
+                    " (the equivalent setting)"
+                } else {
+                    ""
+                }
+            )
+        })
+        .unwrap_or_default();
+    // A page people can open beats a repository path.
+    let source = a
+        .sources
+        .iter()
+        .find(|s| s.starts_with("https://"))
+        .or(a.sources.first())
+        .map(String::as_str)
+        .unwrap_or("rules/annotations.yaml");
+    let message = format!("annotation `{}` {status}{replacement} ({source})", a.name);
+    let ineffective = a
+        .removed_in
+        .as_deref()
+        .is_some_and(|r| reached(version, Some(r)))
+        || a.ignored_from
+            .as_deref()
+            .is_some_and(|r| reached(version, Some(r)));
+    let fix = fix(metadata, &field, a, value, ineffective);
+    let d = sink.object(object, field, message);
+    if a.set_by_istio {
+        d.with_severity(Severity::Info);
+    }
+    if let Some(fix) = fix {
+        d.with_fix(fix);
+    }
+}
+
+fn fix(
+    metadata: &FieldPath,
+    field: &FieldPath,
+    a: &Annotation,
+    value: &str,
+    ineffective: bool,
+) -> Option<Fix> {
+    let remove = Edit::Remove {
+        path: field.clone(),
+    };
+    let moved = |map: &str, name: &str| {
+        vec![
+            Edit::Set {
+                path: metadata.clone().key(map).key(name),
+                value: serde_json::Value::String(value.to_string()),
+            },
+            remove.clone(),
+        ]
+    };
+    match a.replacement.as_ref() {
+        // Same meaning under a new name: moving the value keeps the behaviour.
+        Some(r) if r.kind == "label" && !a.replacement_derived && matches!(value, "true" | "false") => {
+            let name = r.name.as_deref()?;
+            Some(Fix::safe(format!("move it to the label `{name}`"), moved("labels", name)))
+        }
+        Some(r) if r.kind == "annotation" && !a.replacement_derived => {
+            let name = r.name.as_deref()?;
+            Some(Fix::safe(format!("rename it to `{name}`"), moved("annotations", name)))
+        }
+        Some(r) if r.kind == "annotation" => {
+            let name = r.name.as_deref()?;
+            Some(Fix::unsafe_(
+                format!("rename it to `{name}`, which does what this name was meant to"),
+                moved("annotations", name),
+            ))
+        }
+        Some(r) => Some(Fix::display_only(format!("set {} instead", r.describe()))),
+        None if ineffective => Some(Fix::unsafe_(
+            "remove it: it has no effect in the target (keep it while an older revision still serves the workload)",
+            vec![remove],
+        )),
+        None => None,
+    }
+}

@@ -1,0 +1,339 @@
+use super::{Context, Sink};
+use crate::diagnostic::{Edit, Fix, Severity};
+use crate::model::install::find_setting;
+use crate::model::{FieldPath, Version};
+use crate::release::{self, reached, RemovedSetting};
+use crate::yaml::{self, Node};
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Looks for install settings that the target release (`--target`, else the current
+    /// version) removed, from `rules/install-settings.yaml` (built by diffing Istio's
+    /// `values_types.proto` and feature flags across every release):
+    /// - IstioOperator resources: `spec.values.*` and other `spec` fields (rejected by
+    ///   `istioctl install`, which decodes them strictly), `spec.meshConfig` fields Istio no
+    ///   longer implements, and removed feature flags in `spec.values.pilot.env` or
+    ///   `spec.meshConfig.defaultConfig.proxyMetadata`;
+    /// - Helm values files given with `--values FILE` (repeatable): the same keys, which Helm
+    ///   silently ignores;
+    /// - the istiod Deployment's environment and the `istio[-<rev>]` mesh ConfigMap, for
+    ///   removed feature flags and ignored mesh config.
+    ///
+    /// A setting `istioctl` rejects is an error; one that is silently ignored (Helm values,
+    /// flags, mesh config) is a warning, because the behaviour it selected is lost.
+    ///
+    /// ## Why it matters during an upgrade
+    /// The upgrade either stops (`istioctl install` fails on an unknown field) or, worse,
+    /// succeeds and drops an opt-out: a feature flag that kept the old behaviour no longer
+    /// exists and the new default applies to every proxy.
+    ///
+    /// ## Example that fires
+    /// An IstioOperator with `spec.values.global.useMCP: false` and `--target 1.24.0`
+    /// (removed in 1.23), or `pilot.env.ENABLE_AUTO_SNI: "false"` in a values file with
+    /// `--target 1.26.0`.
+    ///
+    /// ## Example that does not fire
+    /// `spec.values.pilot.env.ENABLE_AUTO_SNI` with `--target 1.25.2` (still read), or
+    /// `spec.values.global.proxy.holdApplicationUntilProxyStarts` (deprecated, still
+    /// accepted).
+    ///
+    /// ## Fix
+    /// Remove the setting from the IstioOperator (unsafe fix: check the replacement named in
+    /// the message first); in values files and ConfigMaps, edit the line shown.
+    ///
+    /// ## References
+    /// - Upgrade notes per release: <https://istio.io/latest/news/releases/>
+    /// - Helm values (`values_types.proto`): istio/istio `operator/pkg/apis/values_types.proto`
+    /// - IstioOperator API: <https://istio.io/latest/docs/reference/config/istio.operator.v1alpha1/>
+    /// - Release data: `rules/install-settings.yaml` (each entry's `sources`)
+    code: "IPF307",
+    name: "removed-install-setting",
+    severity: Error,
+    summary: "An IstioOperator, Helm values file or istiod setting uses a field or flag the target release removed",
+    fixable: true,
+    reads: ["IstioOperator", "Deployment", "ConfigMap"],
+}
+
+/// Where a settings tree came from, for the message and the severity.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Surface {
+    IstioOperator,
+    HelmValues,
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let Some(version) = cx
+        .upgrade
+        .target
+        .as_ref()
+        .or(cx.inventory.mesh.current_version())
+    else {
+        return;
+    };
+    let data = &release::data().install_settings;
+    let removed = |s: &&RemovedSetting| reached(version, s.removed_in.as_deref());
+    let inv = cx.inventory;
+
+    for (id, o) in inv.of_kind("IstioOperator") {
+        let Some(spec) = o.root.get("spec") else {
+            continue;
+        };
+        let spec_path = FieldPath::root().key("spec");
+        let mut hits: Vec<(FieldPath, String, Severity)> = Vec::new();
+        if let Some(values) = spec.get("values") {
+            let base = spec_path.clone().key("values");
+            for s in data.removed_values.iter().filter(removed) {
+                for p in spellings(s).flat_map(|p| find_setting(values, p)) {
+                    hits.push((
+                        base.clone().join(&p),
+                        setting_message(s, "spec.values.", Surface::IstioOperator),
+                        Severity::Error,
+                    ));
+                }
+            }
+            for (p, msg) in removed_env(values, &["pilot", "env"], version, "spec.values.pilot.env")
+            {
+                hits.push((base.clone().join(&p), msg, Severity::Warning));
+            }
+        }
+        for s in data.removed_iop_spec_fields.iter().filter(removed) {
+            for p in find_setting(spec, &s.path) {
+                hits.push((
+                    spec_path.clone().join(&p),
+                    setting_message(s, "spec.", Surface::IstioOperator),
+                    Severity::Error,
+                ));
+            }
+        }
+        if let Some(mesh) = spec.get("meshConfig") {
+            let base = spec_path.clone().key("meshConfig");
+            for (p, msg) in mesh_config(mesh, version, "spec.meshConfig.") {
+                hits.push((base.clone().join(&p), msg, Severity::Warning));
+            }
+        }
+        for (path, message, severity) in hits {
+            sink.object(id, path.clone(), message)
+                .with_severity(severity)
+                .with_fix(Fix::unsafe_(
+                    "remove the setting (check the replacement first)",
+                    vec![Edit::Remove { path }],
+                ));
+        }
+    }
+
+    for vf in cx.values {
+        let mut hits: Vec<(FieldPath, String)> = Vec::new();
+        for s in data.removed_values.iter().filter(removed) {
+            for p in spellings(s).flat_map(|p| find_setting(&vf.root, p)) {
+                hits.push((p, setting_message(s, "", Surface::HelmValues)));
+            }
+        }
+        hits.extend(removed_env(
+            &vf.root,
+            &["pilot", "env"],
+            version,
+            "pilot.env",
+        ));
+        if let Some(mesh) = vf.root.get("meshConfig") {
+            for (p, msg) in mesh_config(mesh, version, "meshConfig.") {
+                hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
+            }
+        }
+        for (path, message) in hits {
+            sink.file(vf.file, path.locate(&vf.root), message)
+                .with_severity(Severity::Warning)
+                .with_fix(Fix::display_only(
+                    "delete this key from the values file (check the replacement first)",
+                ));
+        }
+    }
+
+    // istiod's own environment and the mesh ConfigMaps, as they run.
+    for cp in &inv.mesh.control_planes {
+        let Some(object) = cp.object else { continue };
+        let Some(image) = cp.image_field(inv) else {
+            continue;
+        };
+        let Some(container_path) = image.parent() else {
+            continue;
+        };
+        let Some(env) = container_path
+            .clone()
+            .key("env")
+            .resolve(&inv.object(object).root)
+            .and_then(Node::as_seq)
+        else {
+            continue;
+        };
+        for (i, e) in env.iter().enumerate() {
+            let Some(name) = e.str_at(&["name"]) else {
+                continue;
+            };
+            if let Some(flag) = data
+                .removed_env
+                .iter()
+                .find(|f| f.name == name && reached(version, Some(&f.removed_in)))
+            {
+                let path = container_path.clone().key("env").index(i);
+                sink.object(
+                    object,
+                    path.clone(),
+                    env_message(flag, "istiod's environment"),
+                )
+                .with_severity(Severity::Warning)
+                .with_fix(Fix::unsafe_(
+                    "remove the variable (it has no effect)",
+                    vec![Edit::Remove { path }],
+                ));
+            }
+        }
+    }
+    for (id, o) in inv.of_kind("ConfigMap") {
+        let is_mesh = o.name == "istio"
+            || o.name.starts_with("istio-")
+                && inv
+                    .mesh
+                    .control_planes
+                    .iter()
+                    .any(|cp| o.name == format!("istio-{}", cp.revision));
+        if !is_mesh {
+            continue;
+        }
+        let Some(mesh) = o
+            .root
+            .str_at(&["data", "mesh"])
+            .and_then(|t| yaml::parse_str(t).ok().flatten())
+        else {
+            continue;
+        };
+        let mut messages: Vec<String> = mesh_config(&mesh, version, "")
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        messages.extend(
+            removed_env(
+                &mesh,
+                &["defaultConfig", "proxyMetadata"],
+                version,
+                "defaultConfig.proxyMetadata",
+            )
+            .into_iter()
+            .map(|(_, m)| m),
+        );
+        for m in messages {
+            sink.object(id, FieldPath::parse("/data/mesh"), m)
+                .with_severity(Severity::Warning)
+                .with_fix(Fix::display_only(
+                    "edit the mesh config (in the Helm values or IstioOperator that renders it)",
+                ));
+        }
+    }
+}
+
+fn spellings(s: &RemovedSetting) -> impl Iterator<Item = &str> {
+    std::iter::once(s.path.as_str()).chain(s.aliases.iter().map(String::as_str))
+}
+
+fn setting_message(s: &RemovedSetting, prefix: &str, surface: Surface) -> String {
+    let removed = s.removed_in.as_deref().unwrap_or("?");
+    let effect = match surface {
+        Surface::IstioOperator => "istioctl install rejects it as an unknown field",
+        Surface::HelmValues => "Helm ignores it silently, so whatever it configured is lost",
+    };
+    let replacement = s
+        .replacement
+        .as_ref()
+        .map(|r| format!("; use {r}"))
+        .unwrap_or_default();
+    let note = s
+        .note
+        .as_ref()
+        .map(|n| format!(" ({})", n.trim()))
+        .unwrap_or_default();
+    let source = s
+        .sources
+        .first()
+        .map(String::as_str)
+        .unwrap_or("rules/install-settings.yaml");
+    format!(
+        "`{prefix}{}` was removed in Istio {removed}: {effect}{replacement}{note} ({source})",
+        s.path
+    )
+}
+
+fn env_message(flag: &release::RemovedEnv, place: &str) -> String {
+    let note = flag
+        .note
+        .as_ref()
+        .map(|n| format!(": {}", n.trim()))
+        .unwrap_or_default();
+    let replacement = flag
+        .replacement
+        .as_ref()
+        .map(|r| format!("; use {r}"))
+        .unwrap_or_default();
+    let source = flag
+        .sources
+        .first()
+        .map(String::as_str)
+        .unwrap_or("rules/install-settings.yaml");
+    format!(
+        "feature flag {} in {place} no longer exists from Istio {}, so it is silently ignored and the new default applies{note}{replacement} ({source})",
+        flag.name, flag.removed_in
+    )
+}
+
+/// Removed feature flags set under `keys` (a map of NAME: value).
+fn removed_env(
+    root: &Node,
+    keys: &[&str],
+    version: &Version,
+    place: &str,
+) -> Vec<(FieldPath, String)> {
+    let Some(env) = root.at(keys).and_then(Node::as_map) else {
+        return Vec::new();
+    };
+    let base = keys.iter().fold(FieldPath::root(), |p, k| p.key(k));
+    env.iter()
+        .filter_map(|e| {
+            let flag = release::data()
+                .install_settings
+                .removed_env
+                .iter()
+                .find(|f| f.name == e.key && reached(version, Some(&f.removed_in)))?;
+            Some((base.clone().key(&e.key), env_message(flag, place)))
+        })
+        .collect()
+}
+
+/// MeshConfig fields that the release no longer implements.
+fn mesh_config(mesh: &Node, version: &Version, prefix: &str) -> Vec<(FieldPath, String)> {
+    let mut out = Vec::new();
+    for s in &release::data().install_settings.mesh_config {
+        let from = s.ignored_from.as_deref().or(s.removed_in.as_deref());
+        if !reached(version, from) {
+            continue;
+        }
+        for p in find_setting(mesh, &s.path) {
+            let replacement = s
+                .replacement
+                .as_ref()
+                .map(|r| format!("; use {r}"))
+                .unwrap_or_default();
+            let source = s
+                .sources
+                .first()
+                .map(String::as_str)
+                .unwrap_or("rules/install-settings.yaml");
+            out.push((
+                p,
+                format!(
+                    "mesh config `{prefix}{}` is accepted but ignored from Istio {}{replacement} ({source})",
+                    s.path,
+                    from.unwrap_or("?")
+                ),
+            ));
+        }
+    }
+    out
+}
