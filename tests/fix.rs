@@ -729,3 +729,85 @@ fn sarif_fixes_are_valid_sarif() {
     }
     assert!(with_fixes > 0);
 }
+
+#[test]
+fn objects_inside_a_kind_list_are_fixed_in_place() {
+    let tmp = temp_dir("list");
+    let path = tmp.join("list.yaml");
+    let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: a\n- apiVersion: v1\n  kind: Pod\n  metadata:\n    name: b\n  spec:\n    containers: []\n";
+    std::fs::write(&path, text).unwrap();
+    let input = path.to_string_lossy().into_owned();
+    let mut report = run_check(
+        std::slice::from_ref(&input),
+        &["--select".into(), "IPF001".into()],
+    );
+    let b = report
+        .inventory
+        .objects
+        .iter()
+        .position(|o| o.name == "b")
+        .unwrap();
+    let field = FieldPath::parse("/spec/terminationGracePeriodSeconds");
+    report.diagnostics.push(Diagnostic {
+        code: "IPF405",
+        name: "test",
+        severity: Severity::Warning,
+        message: "test".into(),
+        subject: Subject::Object {
+            object: b,
+            field: field.clone(),
+        },
+        fix: Some(Fix::safe(
+            "set",
+            vec![Edit::Set {
+                path: field,
+                value: 45.into(),
+            }],
+        )),
+    });
+    let plan = fix::plan(&report, false);
+    assert_eq!(
+        plan.outcomes[0].status,
+        Status::Applied,
+        "{:?}",
+        plan.outcomes
+    );
+    assert_eq!(
+        plan.changes[0].after,
+        text.replace(
+            "    containers: []\n",
+            "    containers: []\n    terminationGracePeriodSeconds: 45\n"
+        )
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
+
+#[test]
+fn cluster_objects_get_a_kubectl_patch_and_are_never_changed() {
+    let dir = Path::new("fixtures/IPF405-grace-period-shorter-than-drain");
+    let mut report = run_check(&fixture_inputs(dir), &["--select".into(), "IPF405".into()]);
+    let fixable: Vec<usize> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.fix.as_ref().is_some_and(|f| fix::is_applicable(f, false)))
+        .filter_map(|d| d.object())
+        .collect();
+    let first = fixable[0];
+    report.inventory.objects[first].origin = istio_preflight::model::Origin::Cluster;
+    let plan = fix::plan(&report, false);
+    assert_eq!(plan.patches.len(), 1);
+    let o = &report.inventory.objects[first];
+    let command = &plan.patches[0].command;
+    assert!(
+        command.starts_with(&format!("kubectl patch deployment.apps/{} -n {} --type merge -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"terminationGracePeriodSeconds\":", o.name, o.namespace())),
+        "{command}"
+    );
+    // The file fixes still apply to every other object; the cluster one is only shown.
+    assert_eq!(plan.applied(), fixable.len() - 1);
+    let shown = fix::render_diff(&report, &plan);
+    assert!(
+        shown.contains("(read from the cluster, never changed here)"),
+        "{shown}"
+    );
+    assert!(fix::summary(&report, &plan, &[], true).contains(command.as_str()));
+}

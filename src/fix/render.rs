@@ -17,11 +17,13 @@ pub enum Quote {
     Double,
 }
 
-/// Where the text goes: flow context (inside `{}`/`[]`) forbids more plain characters.
+/// Where the text goes: flow context (inside `{}`/`[]`) forbids more plain characters, and
+/// a JSON document must stay JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Context {
     Block,
     Flow,
+    Json,
 }
 
 pub fn scalar(value: &Value, quote: Quote, cx: Context) -> Option<String> {
@@ -37,6 +39,9 @@ pub fn scalar(value: &Value, quote: Quote, cx: Context) -> Option<String> {
 /// A string as a YAML scalar that reads back as this string (never as a number, boolean,
 /// null or timestamp, and never broken by `: `, ` #` or flow indicators).
 pub fn string(s: &str, quote: Quote, cx: Context) -> String {
+    if cx == Context::Json {
+        return Value::String(s.to_string()).to_string();
+    }
     let needs_double = s
         .chars()
         .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'));
@@ -94,6 +99,29 @@ fn plain_is_safe(s: &str, _cx: Context) -> bool {
         yaml::parse_str(&format!("k: {s}\n")).ok().flatten().and_then(|n| n.get("k").map(|v| v.value.clone())),
         Some(Y::Str(ref t)) if t == s
     )
+}
+
+/// A JSON value in flow style for `cx` (JSON text in a JSON document).
+pub fn flow_in(value: &Value, cx: Context) -> String {
+    match (cx, value) {
+        (Context::Json, Value::Array(items)) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| flow_in(v, cx))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (Context::Json, Value::Object(map)) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", string(k, Quote::Any, cx), flow_in(v, cx)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        (Context::Json, scalar) => scalar.to_string(),
+        _ => flow(value),
+    }
 }
 
 /// A JSON value in flow style (`{a: b, c: [1, 2]}`), for flow contexts and single lines.

@@ -311,3 +311,22 @@ fn sarif_replacement_covers_whole_lines() {
     );
     assert_eq!(r.inserted, "  x: y\n");
 }
+
+#[test]
+fn json_documents_stay_json() {
+    let text = "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"x\", \"labels\": {\"a\": \"b\"}}\n}\n";
+    let out = edit(
+        text,
+        &[
+            set("/metadata/annotations/a.b~1c", json!("on")),
+            set("/metadata/name", json!("y z")),
+            remove(FieldPath::parse("/metadata/labels/a")),
+            set("/spec/x", json!({"k": [1, "v"]})),
+        ],
+    );
+    assert_eq!(
+        out,
+        "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"y z\", \"labels\": {}, \"annotations\": {\"a.b/c\": \"on\"}}, \"spec\": {\"x\": {\"k\": [1, \"v\"]}}\n}\n"
+    );
+    serde_json::from_str::<Json>(&out).expect("still JSON");
+}

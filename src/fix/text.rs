@@ -104,6 +104,8 @@ pub struct Doc<'a> {
     styles: Styles,
     layout: Layout,
     newline: &'static str,
+    /// A JSON document: everything written into it must be JSON too.
+    json: bool,
 }
 
 impl<'a> Doc<'a> {
@@ -130,12 +132,22 @@ impl<'a> Doc<'a> {
             root,
             styles: Styles::read(doc_text, line),
             layout,
+            json: file.path.to_ascii_lowercase().ends_with(".json")
+                || doc_text.trim_start().starts_with('{'),
             newline: if file.text.contains("\r\n") {
                 "\r\n"
             } else {
                 "\n"
             },
         })
+    }
+
+    fn flow_cx(&self) -> Context {
+        if self.json {
+            Context::Json
+        } else {
+            Context::Flow
+        }
     }
 
     fn text(&self) -> &str {
@@ -368,7 +380,7 @@ impl<'a> Doc<'a> {
                 format!(
                     "{}{}",
                     if after_colon { " " } else { "" },
-                    render::flow(value)
+                    render::flow_in(value, self.flow_cx())
                 )
             }
             scalar => {
@@ -378,7 +390,7 @@ impl<'a> Doc<'a> {
                     .get(&entry.value.span.start)
                     .copied()
                     .unwrap_or(Quote::Any);
-                let cx = if flow { Context::Flow } else { Context::Block };
+                let cx = if flow { self.flow_cx() } else { Context::Block };
                 let s = render::scalar(scalar, quote, cx).unwrap_or_default();
                 format!("{}{s}", if after_colon { " " } else { "" })
             }
@@ -398,7 +410,7 @@ impl<'a> Doc<'a> {
             ));
         }
         let text = match value {
-            Json::Array(_) | Json::Object(_) => render::flow(value),
+            Json::Array(_) | Json::Object(_) => render::flow_in(value, self.flow_cx()),
             scalar => {
                 let quote = self
                     .styles
@@ -406,7 +418,7 @@ impl<'a> Doc<'a> {
                     .get(&item.span.start)
                     .copied()
                     .unwrap_or(Quote::Any);
-                let cx = if flow { Context::Flow } else { Context::Block };
+                let cx = if flow { self.flow_cx() } else { Context::Block };
                 render::scalar(scalar, quote, cx).unwrap_or_default()
             }
         };
@@ -431,8 +443,8 @@ impl<'a> Doc<'a> {
         if flow {
             let item = format!(
                 "{}: {}",
-                render::string(key, Quote::Any, Context::Flow),
-                render::flow(value)
+                render::string(key, Quote::Any, self.flow_cx()),
+                render::flow_in(value, self.flow_cx())
             );
             return match entries.last() {
                 Some(last) => {
@@ -499,7 +511,7 @@ impl<'a> Doc<'a> {
             let text = format!(
                 "{}{}",
                 if after_colon { " " } else { "" },
-                render::flow(&Json::Object(map))
+                render::flow_in(&Json::Object(map), self.flow_cx())
             );
             return Ok(vec![ByteEdit { start, end, text }]);
         }
