@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod emit;
 pub mod engine;
+pub mod fix;
 pub mod model;
 pub mod release;
 pub mod report;
@@ -154,17 +155,42 @@ fn load_values(
 }
 
 fn check_command(args: &CheckArgs) -> Outcome {
-    let report = match check(args) {
+    let mut report = match check(args) {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e),
     };
+    if args.diff || args.fix {
+        let plan = fix::plan(&report, args.unsafe_fixes);
+        if args.diff {
+            if let Err(e) = write_output(args.output.as_ref(), &fix::render_diff(&report, &plan)) {
+                return e;
+            }
+            eprint!("{}", fix::summary(&report, &plan, &[], false));
+            return outcome(&report, args.fail_on);
+        }
+        let failed: Vec<(usize, String)> = plan
+            .changes
+            .iter()
+            .filter_map(|c| fix::write(c).err().map(|e| (c.file, e)))
+            .collect();
+        eprint!("{}", fix::summary(&report, &plan, &failed, true));
+        // Report what the files say now, so the findings and the exit code are current.
+        report = match check(args) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e),
+        };
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let text = emit::render(&report, args.format, color);
     if let Err(e) = write_output(args.output.as_ref(), &text) {
         return e;
     }
-    let fail_on = match args.fail_on {
+    outcome(&report, args.fail_on)
+}
+
+fn outcome(report: &Report, fail_on: FailOn) -> Outcome {
+    let fail_on = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),

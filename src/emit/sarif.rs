@@ -171,7 +171,35 @@ fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     if let Some(field) = d.field() {
         r["properties"] = json!({"field": field.to_string()});
     }
+    if let Some(fixes) = fixes(report, d) {
+        r["fixes"] = fixes;
+    }
     r
+}
+
+/// The safe or unsafe fix as whole-line replacements in the file that was read.
+fn fixes(report: &Report, d: &Diagnostic) -> Option<Value> {
+    let fix = d.fix.as_ref()?;
+    let change = crate::fix::replacement(report, d)?;
+    let file = &report.files[change.file];
+    Some(json!([{
+        "description": {"text": format!("{} ({})", fix.title, match fix.applicability {
+            crate::diagnostic::Applicability::Safe => "safe",
+            _ => "unsafe: applied only with --unsafe-fixes",
+        })},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": uri_path(&file.path)},
+            "replacements": [{
+                "deletedRegion": {
+                    "startLine": change.start.line,
+                    "startColumn": file.utf16_column(change.start),
+                    "endLine": change.end.line,
+                    "endColumn": file.utf16_column(change.end),
+                },
+                "insertedContent": {"text": change.inserted},
+            }],
+        }],
+    }]))
 }
 
 pub fn render(report: &Report) -> String {
