@@ -9,6 +9,7 @@ pub mod cli;
 pub mod diagnostic;
 pub mod emit;
 pub mod engine;
+pub mod generate;
 pub mod model;
 pub mod report;
 pub mod rules;
