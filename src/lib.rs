@@ -10,6 +10,7 @@ pub mod diagnostic;
 pub mod emit;
 pub mod engine;
 pub mod fix;
+pub mod generate;
 pub mod model;
 pub mod release;
 pub mod report;

@@ -424,7 +424,11 @@ pub fn apply_json(root: &mut Json, edit: &Edit) -> Result<(), String> {
                 .get_mut(*i)
                 .ok_or_else(|| format!("{path}: no list item {i}"))? = v.clone();
         }
-        (Segment::Index(_), None) => return Err("list items are never removed".into()),
+        (Segment::Index(i), None) => {
+            if let Some(items) = node.as_array_mut().filter(|items| *i < items.len()) {
+                items.remove(*i);
+            }
+        }
     }
     Ok(())
 }

@@ -330,3 +330,53 @@ fn json_documents_stay_json() {
     );
     serde_json::from_str::<Json>(&out).expect("still JSON");
 }
+
+const ENV: &str = "\
+spec:
+  containers:
+    - name: discovery
+      env:
+        - name: A
+          value: \"1\"
+        # keep this comment
+        - name: B
+          value: \"2\"
+      ports: [8080, 15010, 15017]
+";
+
+#[test]
+fn removes_block_list_items_with_their_lines_only() {
+    let first = edit(ENV, &[remove(FieldPath::parse("/spec/containers/0/env/0"))]);
+    assert_eq!(
+        first,
+        ENV.replace("        - name: A\n          value: \"1\"\n", "")
+    );
+    let last = edit(ENV, &[remove(FieldPath::parse("/spec/containers/0/env/1"))]);
+    assert_eq!(
+        last,
+        ENV.replace("        - name: B\n          value: \"2\"\n", "")
+    );
+}
+
+#[test]
+fn removes_flow_list_items_with_their_comma() {
+    let middle = edit(
+        ENV,
+        &[remove(FieldPath::parse("/spec/containers/0/ports/1"))],
+    );
+    assert!(middle.contains("ports: [8080, 15017]"), "{middle}");
+    let last = edit(
+        ENV,
+        &[remove(FieldPath::parse("/spec/containers/0/ports/2"))],
+    );
+    assert!(last.contains("ports: [8080, 15010]"), "{last}");
+}
+
+#[test]
+fn removing_the_only_block_item_leaves_an_empty_list() {
+    let text = "env:\n  - name: A\n    value: x\nother: 1\n";
+    assert_eq!(
+        edit(text, &[remove(FieldPath::parse("/env/0"))]),
+        "env: []\nother: 1\n"
+    );
+}

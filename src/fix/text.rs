@@ -533,9 +533,12 @@ impl<'a> Doc<'a> {
 
     /// Removes the field at `path`; a field that is already absent needs no edit.
     pub fn remove(&self, path: &FieldPath) -> Result<Vec<ByteEdit>, String> {
-        let Some((Segment::Key(key), parents)) = path.0.split_last() else {
-            return Err("only mapping fields can be removed, not list items".into());
+        let key = match path.0.split_last() {
+            Some((Segment::Key(key), _)) => key,
+            Some((Segment::Index(index), _)) => return self.remove_item(path, *index),
+            None => return Err("the whole object cannot be removed by a fix".into()),
         };
+        let parents = &path.0[..path.0.len() - 1];
         let mut node = &self.root;
         let mut holder: Option<&Entry> = None;
         let mut flow = false;
@@ -630,6 +633,80 @@ impl<'a> Doc<'a> {
         } else {
             Err(format!("unsupported layout around {path}"))
         }
+    }
+}
+
+impl Doc<'_> {
+    /// Removes item `index` of the list at `path`'s parent: the item and its comma in flow
+    /// style, its whole lines in block style (an emptied block list becomes `[]`).
+    fn remove_item(&self, path: &FieldPath, index: usize) -> Result<Vec<ByteEdit>, String> {
+        let Some(list_path) = path.parent() else {
+            return Ok(Vec::new());
+        };
+        let Some(list) = list_path.resolve(&self.root) else {
+            return Ok(Vec::new());
+        };
+        self.check(list, &list_path.to_string())?;
+        let Value::Seq(items) = &list.value else {
+            return Ok(Vec::new());
+        };
+        let Some(item) = items.get(index) else {
+            return Ok(Vec::new());
+        };
+        if self.styles.anchored.contains(&item.span.start) && !self.styles.aliases.is_empty() {
+            return Err(format!(
+                "{path} carries a YAML anchor that aliases may use; not removed"
+            ));
+        }
+        if self.is_flow(list) {
+            let (start, end) = if index + 1 < items.len() {
+                (
+                    self.off(item.span.start),
+                    self.off(items[index + 1].span.start),
+                )
+            } else if index > 0 {
+                (self.node_end(&items[index - 1]), self.node_end(item))
+            } else {
+                (self.off(item.span.start), self.node_end(item))
+            };
+            return Ok(vec![ByteEdit {
+                start,
+                end,
+                text: String::new(),
+            }]);
+        }
+        let line_start = self.line_start(item.span.start.line);
+        let before = &self.text()[line_start..self.off(item.span.start)];
+        if before.trim() != "-" {
+            return Err(format!("unsupported layout around {path}"));
+        }
+        // Up to the end of the item's last line: comments between items stay.
+        let end = self.next_line_start(self.node_end(item).max(line_start + 1) - 1);
+        let whole_lines = ByteEdit {
+            start: line_start,
+            end,
+            text: String::new(),
+        };
+        if items.len() > 1 {
+            return Ok(vec![whole_lines]);
+        }
+        // The list's only item: leave `key: []` rather than a null the API may reject.
+        let holder = list_path
+            .parent()
+            .and_then(|p| p.resolve(&self.root))
+            .and_then(|n| n.entry(list_path.last_key()?))
+            .ok_or_else(|| {
+                format!("removing the only item of {list_path} would leave it empty; not changed")
+            })?;
+        let colon = self.colon(holder)?;
+        Ok(vec![
+            ByteEdit {
+                start: colon + 1,
+                end: colon + 1,
+                text: " []".into(),
+            },
+            whole_lines,
+        ])
     }
 }
 

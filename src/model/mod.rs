@@ -149,6 +149,8 @@ pub struct Inventory {
     /// (namespace, label key, label value) → workloads whose pods carry that label.
     workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
+    /// Object → its workload (an object runs at most one pod template).
+    workload_by_object: HashMap<ObjectId, usize>,
     pub mesh: mesh::Mesh,
 }
 
@@ -179,6 +181,7 @@ impl Inventory {
                     .push(i);
             }
             inv.workloads_by_namespace.entry(ns).or_default().push(i);
+            inv.workload_by_object.insert(w.object, i);
         }
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
@@ -235,6 +238,13 @@ impl Inventory {
             .iter()
             .map(move |&i| &self.workloads[i])
             .filter(move |w| selector.matches(&w.pod_labels))
+    }
+
+    /// The workload an object defines (a Deployment's pod template, a Pod), if any.
+    pub fn workload_of(&self, id: ObjectId) -> Option<&Workload> {
+        self.workload_by_object
+            .get(&id)
+            .map(|&i| &self.workloads[i])
     }
 
     pub fn object(&self, id: ObjectId) -> &Object {

@@ -46,7 +46,7 @@ crate::declare_rule! {
     name: "component-version-mismatch",
     severity: Warning,
     summary: "istiod, gateways, istio-cni and ztunnel of one revision run different versions or hubs",
-    fixable: true,
+    fixable: false,
     reads: ["Deployment", "DaemonSet", "Pod", "ConfigMap"],
 }
 

@@ -63,7 +63,7 @@ crate::declare_rule! {
     name: "stale-injection-webhook",
     severity: Error,
     summary: "A sidecar-injection webhook calls a Service or revision that does not exist",
-    fixable: true,
+    fixable: false,
     reads: ["MutatingWebhookConfiguration", "Service", "Deployment", "Namespace", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet"],
 }
 

@@ -59,7 +59,7 @@ crate::declare_rule! {
     name: "stale-validation-webhook",
     severity: Error,
     summary: "An Istio validation webhook calls a Service or revision that does not exist",
-    fixable: true,
+    fixable: false,
     reads: ["ValidatingWebhookConfiguration", "Service", "Deployment"],
 }
 

@@ -49,7 +49,7 @@ crate::declare_rule! {
     name: "overlapping-injectors",
     severity: Error,
     summary: "More than one sidecar-injection webhook selects the same namespace or pods",
-    fixable: true,
+    fixable: false,
     reads: ["MutatingWebhookConfiguration", "Namespace", "Deployment", "Service"],
 }
 

@@ -52,7 +52,7 @@ crate::declare_rule! {
     name: "revision-not-found",
     severity: Error,
     summary: "An istio.io/rev label names a revision or tag that has no control plane or tag webhook",
-    fixable: true,
+    fixable: false,
     reads: ["Namespace", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "MutatingWebhookConfiguration", "Service", "Gateway"],
 }
 
