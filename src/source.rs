@@ -106,6 +106,16 @@ pub struct Loaded {
 /// Finds the files to read: files as given, directories recursively (`.yaml`, `.yml`,
 /// `.json`; hidden entries skipped), in a stable order.
 pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    discover_excluding(inputs, &|_| false)
+}
+
+/// [`discover`], leaving out the files `excluded` says no to (config `exclude` globs). Named
+/// files are excluded too, so that pre-commit, which passes changed files by name, honours
+/// the excludes; standard input never is.
+pub fn discover_excluding(
+    inputs: &[PathBuf],
+    excluded: &(dyn Fn(&Path) -> bool + Sync),
+) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
@@ -124,7 +134,11 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     });
                 for entry in walker {
                     match entry {
-                        Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
+                        Ok(e)
+                            if e.file_type().is_file()
+                                && is_manifest(e.path())
+                                && !excluded(e.path()) =>
+                        {
                             files.push(e.into_path())
                         }
                         Ok(_) => {}
@@ -141,6 +155,7 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     }
                 }
             }
+            Ok(_) if excluded(input) => {}
             Ok(_) => files.push(input.clone()),
             Err(e) => errors.push(format!("{}: {}", display_path(input), e)),
         }
@@ -168,7 +183,12 @@ pub fn display_path(path: &Path) -> String {
 
 /// Reads and parses every input.
 pub fn load(inputs: &[PathBuf]) -> Loaded {
-    let (paths, unreadable) = discover(inputs);
+    load_excluding(inputs, &|_| false)
+}
+
+/// [`load`] without the files `excluded` says no to.
+pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sync)) -> Loaded {
+    let (paths, unreadable) = discover_excluding(inputs, excluded);
     let read: Vec<(String, Result<Vec<u8>, String>)> = paths
         .par_iter()
         .map(|p| {
