@@ -39,15 +39,36 @@ cp tests/e2e/workflow.yml "$work/project/.github/workflows/e2e.yml"
 git -C "$work/project" init --quiet
 git -C "$work/project" -c user.email=e2e@example.invalid -c user.name=e2e commit --quiet --allow-empty -m e2e
 
+# The upload step is off in this workflow, but act clones every remote action of a
+# composite action before running it, and there is no network here: stand in a local
+# action for github/codeql-action at the pinned commit. It fails if it is ever run.
+upload_ref="$(sed -n 's/.*uses: \(github\/codeql-action\)\/upload-sarif@\([0-9a-f]\{40\}\).*/\1@\2/p' action.yml)"
+[[ -n "$upload_ref" ]] || {
+  echo "action.yml does not pin github/codeql-action/upload-sarif to a commit" >&2
+  exit 1
+}
+mkdir -p "$work/codeql-action/upload-sarif"
+cat >"$work/codeql-action/upload-sarif/action.yml" <<'STUB'
+name: upload-sarif stand-in
+description: Offline stand-in for the end-to-end test; must never run.
+runs:
+  using: composite
+  steps:
+    - shell: bash
+      run: echo "the upload step ran although upload-sarif is false" >&2; exit 1
+STUB
+
 log="$work/act.log"
 set +e
 (
   cd "$work/project"
-  PATH="$work/bin:$PATH" act push \
+  export PATH="$work/bin:$PATH"
+  act push \
     -P ubuntu-latest=-self-hosted \
     --env "E2E_SOURCE=$work/source" \
-    --env "PATH=$work/bin:$PATH" \
+    --env "PATH=$PATH" \
     --action-offline-mode \
+    --local-repository "$upload_ref=$work/codeql-action" \
     -W .github/workflows/e2e.yml
 ) >"$log" 2>&1
 status=$?
