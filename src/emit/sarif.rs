@@ -176,7 +176,8 @@ pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
 
 fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     let mut location = serde_json::Map::new();
-    if let Some(l) = report.location(d) {
+    // Standard input has no file to point at.
+    if let Some(l) = report.location(d).filter(|l| l.file.path != "-") {
         location.insert(
             "physicalLocation".into(),
             json!({
@@ -228,7 +229,14 @@ pub fn render(report: &Report) -> String {
 /// usual order) and a notification says how many were left out.
 pub fn render_capped(report: &Report, cap: usize) -> String {
     let rules: Vec<Value> = report.rules.iter().map(|r| rule_descriptor(r)).collect();
-    let mut shown: Vec<&Diagnostic> = report.diagnostics.iter().collect();
+    // A finding about neither an object nor a file (an input path that could not be read)
+    // has no location, and code scanning rejects results without one: it is reported as a
+    // notification instead, below.
+    let mut shown: Vec<&Diagnostic> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.subject != Subject::Estate)
+        .collect();
     let omitted = shown.len().saturating_sub(cap);
     if omitted > 0 {
         let mut by_severity: Vec<usize> = (0..shown.len()).collect();
@@ -254,8 +262,19 @@ pub fn render_capped(report: &Report, cap: usize) -> String {
             "level": "warning",
             "message": {"text": format!(
                 "{omitted} of {} results were left out: GitHub code scanning accepts at most {cap} per run, so the most severe were kept. Run istio-preflight locally for the full list.",
-                report.diagnostics.len()
+                omitted + cap
             )},
+        }));
+    }
+    for d in report
+        .diagnostics
+        .iter()
+        .filter(|d| d.subject == Subject::Estate)
+    {
+        notifications.push(json!({
+            "level": level(d.severity),
+            "message": {"text": d.message},
+            "descriptor": {"id": d.code},
         }));
     }
     // Files that could not be parsed are findings (IPF001) and also a problem for the run.

@@ -325,3 +325,38 @@ fn fingerprints_survive_moved_lines_and_reordered_documents() {
     std::fs::write(&path, format!("\n\n# a comment\n{}", docs.join("\n---\n"))).unwrap();
     assert_eq!(prints(), before);
 }
+
+#[test]
+fn findings_without_a_location_become_notifications() {
+    // One input path cannot be read: an IPF001 about the run, with no file or object.
+    let report = istio_preflight::check(&check_args(&[
+        "fixtures/demo",
+        "no-such-directory",
+        "--target",
+        "1.30.3",
+        "--no-config",
+    ]))
+    .unwrap();
+    assert!(report
+        .diagnostics
+        .iter()
+        .any(|d| d.subject == istio_preflight::diagnostic::Subject::Estate));
+    let log: Value = serde_json::from_str(&emit::render(&report, Format::Sarif, false)).unwrap();
+    assert_valid(&log);
+    for r in results(&log) {
+        assert!(
+            r["locations"][0]["physicalLocation"].is_object(),
+            "a result without a location: {r}"
+        );
+    }
+    let notifications = log["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+        .as_array()
+        .unwrap();
+    assert!(notifications
+        .iter()
+        .any(|n| n["descriptor"]["id"] == "IPF001"
+            && n["message"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("cannot read no-such-directory")));
+}
