@@ -41,7 +41,8 @@ if [[ ${#paths[@]} -eq 0 ]]; then paths=(.); fi
 mkdir -p "$(dirname "$sarif")"
 # A report left from an earlier run must not pass for this one's.
 rm -f "$sarif"
-"$bin" "${args[@]}" "${extra[@]}" --format sarif --output "$sarif" -- "${paths[@]}"
+# ${extra[@]+...}: an empty array is an "unbound variable" under `set -u` in bash 3.2 (macOS).
+"$bin" "${args[@]}" ${extra[@]+"${extra[@]}"} --format sarif --output "$sarif" -- "${paths[@]}"
 code=$?
 
 findings=0
@@ -52,7 +53,7 @@ fi
 
 if [[ "$code" -le 1 && "${INPUT_ANNOTATIONS:-true}" == "true" ]]; then
   # Same inputs, so the same findings; this run also writes the step summary.
-  "$bin" "${args[@]}" "${extra[@]}" --format github -- "${paths[@]}" || true
+  "$bin" "${args[@]}" ${extra[@]+"${extra[@]}"} --format github -- "${paths[@]}" || true
 fi
 
 if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
