@@ -264,6 +264,50 @@ mod tests {
         assert_eq!(escape_property("100%:x\n"), "100%25%3Ax%0A");
     }
 
+    fn report_with(span: crate::yaml::Span) -> Report {
+        use crate::diagnostic::{Diagnostic, Subject};
+        Report {
+            files: vec![crate::source::SourceFile::new(
+                "a.yaml".into(),
+                "key: |\n  one\n  two\nnext: 1\n".into(),
+            )],
+            inventory: Default::default(),
+            diagnostics: vec![Diagnostic {
+                code: "IPF001",
+                name: "invalid-manifest",
+                severity: Severity::Error,
+                message: "bad".into(),
+                subject: Subject::File { file: 0, span },
+                fix: None,
+            }],
+            notes: Vec::new(),
+            upgrade: Default::default(),
+            rules: Vec::new(),
+            root: std::env::current_dir().unwrap(),
+        }
+    }
+
+    #[test]
+    fn columns_only_on_single_line_annotations() {
+        use crate::yaml::{Pos, Span};
+        let multi = report_with(Span {
+            start: Pos { line: 1, col: 0 },
+            end: Pos { line: 3, col: 5 },
+        });
+        assert_eq!(
+            render(&multi),
+            "::error file=a.yaml,line=1,endLine=3,title=IPF001 invalid-manifest::bad\n"
+        );
+        let single = report_with(Span {
+            start: Pos { line: 4, col: 0 },
+            end: Pos { line: 4, col: 4 },
+        });
+        assert_eq!(
+            render(&single),
+            "::error file=a.yaml,line=4,endLine=4,col=1,endColumn=5,title=IPF001 invalid-manifest::bad\n"
+        );
+    }
+
     #[test]
     fn table_cells_cannot_break_the_table() {
         assert_eq!(cell("a|b\nc <b>"), "a\\|b c &lt;b&gt;");
