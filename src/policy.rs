@@ -27,6 +27,10 @@ pub fn object_identity(o: &Object) -> String {
     }
 }
 
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
 fn note(message: String) -> Note {
     Note {
         file: None,
@@ -69,6 +73,16 @@ pub fn apply_config(report: &mut Report, config: &Config, today: Date) {
     }
     report.diagnostics = kept;
 
+    // Say what a green run hides, so nobody mistakes suppressed for fixed.
+    let suppressed: usize = used.iter().sum();
+    if suppressed > 0 {
+        report.notes.push(note(format!(
+            "{}: {} suppressed by {} of its suppressions",
+            config.path,
+            count(suppressed, "finding"),
+            used.iter().filter(|&&n| n > 0).count()
+        )));
+    }
     for (s, used) in config.suppressions.iter().zip(used) {
         let at = format!("{}:{}", config.path, s.line);
         if s.is_expired(today) {
@@ -145,6 +159,7 @@ pub fn baseline_of(report: &Report) -> Baseline {
 pub fn apply_baseline(report: &mut Report, baseline: &Baseline, shown: &str) {
     let mut budget = baseline.budget();
     let diagnostics = std::mem::take(&mut report.diagnostics);
+    let before = diagnostics.len();
     let mut kept = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {
         let fp = diagnostic_fingerprint(report, &d);
@@ -153,7 +168,14 @@ pub fn apply_baseline(report: &mut Report, baseline: &Baseline, shown: &str) {
             _ => kept.push(d),
         }
     }
+    let accepted = before - kept.len();
     report.diagnostics = kept;
+    if accepted > 0 {
+        report.notes.push(note(format!(
+            "{shown}: {} already in the baseline, not reported",
+            count(accepted, "finding")
+        )));
+    }
 
     // Only entries the run could have seen count as stale: their rule ran, and their object
     // or file was read or their file is gone. A run over part of the estate (pre-commit on
