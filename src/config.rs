@@ -220,8 +220,8 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
                             ),
                         )
                     })?;
-                    p.known_code(&s.key, s.key_span)?;
-                    config.severity.push((s.key.to_ascii_uppercase(), severity));
+                    let code = p.known_code(&s.key, s.key_span)?;
+                    config.severity.push((code, severity));
                 }
             }
             "exclude" => {
@@ -305,14 +305,19 @@ impl Parser<'_> {
         }
     }
 
-    fn known_code(&self, code: &str, span: Span) -> Result<(), String> {
-        let upper = code.to_ascii_uppercase();
-        if crate::rules::RULES
-            .iter()
-            .any(|r| r.code.starts_with(&upper) || r.name == code)
-            && !code.is_empty()
+    /// A rule code, code prefix or rule name, as the code or prefix that findings are
+    /// matched against (`proxy-start-not-held` → `IPF406`, `ipf4` → `IPF4`).
+    fn known_code(&self, code: &str, span: Span) -> Result<String, String> {
+        let upper = code.trim().to_ascii_uppercase();
+        if let Some(rule) = crate::rules::RULES.iter().find(|r| r.name == code.trim()) {
+            return Ok(rule.code.to_string());
+        }
+        if !upper.is_empty()
+            && crate::rules::RULES
+                .iter()
+                .any(|r| r.code.starts_with(&upper))
         {
-            Ok(())
+            Ok(upper)
         } else {
             Err(self.error(
                 span,
@@ -351,8 +356,7 @@ impl Parser<'_> {
             let v = &e.value;
             match e.key.as_str() {
                 "code" => {
-                    s.code = self.string(v)?.to_ascii_uppercase();
-                    self.known_code(&s.code, v.span)?;
+                    s.code = self.known_code(&self.string(v)?, v.span)?;
                 }
                 "object" => s.object = Some(Glob::new(&self.string(v)?)),
                 "path" => s.path = Some(Glob::new(&self.string(v)?)),
@@ -509,6 +513,14 @@ mod tests {
             "{e}"
         );
         assert!(cfg("- a\n").unwrap_err().contains("expected a mapping"));
+    }
+
+    #[test]
+    fn rule_names_stand_for_their_codes() {
+        let c = cfg("severity:\n  proxy-start-not-held: error\nsuppressions:\n  - code: grace-period-shorter-than-drain\n    reason: r\n").unwrap();
+        assert_eq!(c.severity_for("IPF406"), Some(Severity::Error));
+        assert!(c.suppressions[0].matches_code("IPF405"));
+        assert!(!c.suppressions[0].matches_code("IPF406"));
     }
 
     #[test]
