@@ -246,6 +246,17 @@ pub fn render_capped(report: &Report, cap: usize) -> String {
         keep.sort_unstable();
         shown = keep.into_iter().map(|i| shown[i]).collect();
     }
+    // The engine sorts by the path as shown (relative to the current directory); code
+    // scanning sees repository paths, so order by those (stable: ties keep engine order).
+    shown.sort_by_cached_key(|d| match report.location(d) {
+        Some(l) => (
+            artifact_uri(report, l.file),
+            l.span.start.line,
+            l.file.utf16_column(l.span.start),
+            d.code,
+        ),
+        None => (String::new(), 0, 0, d.code),
+    });
     let results: Vec<Value> = shown
         .iter()
         .map(|d| {
