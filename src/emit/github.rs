@@ -112,15 +112,22 @@ pub fn render_with_budget(report: &Report, per_kind: usize) -> String {
         .map(|d| (Kind::of(d.severity), annotation(report, d)))
         .collect();
     all.extend(report.notes.iter().map(|n| {
+        // A note about a place in a file (a skipped document) is annotated there.
         let place = n
             .file
-            .map(|f| format!("{}:{}: ", report.files[f].path, n.line))
+            .map(|f| {
+                format!(
+                    "file={},line={},",
+                    escape_property(&annotation_path(report, &report.files[f])),
+                    n.line.max(1)
+                )
+            })
             .unwrap_or_default();
         (
             Kind::Notice,
             format!(
-                "::notice title=istio-preflight::{}",
-                escape_data(&format!("{place}{}", n.message))
+                "::notice {place}title=istio-preflight::{}",
+                escape_data(&n.message)
             ),
         )
     }));

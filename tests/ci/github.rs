@@ -160,3 +160,18 @@ fn the_step_summary_stays_under_its_limit() {
     assert!(cut.len() <= 700, "{}", cut.len());
     assert!(cut.contains("more findings are not listed"), "{cut}");
 }
+
+#[test]
+fn notes_about_a_place_are_annotated_there() {
+    let s = Scratch::new("note-place");
+    s.git_root();
+    s.write(
+        "deploy/mixed.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: plain\n---\njust: data\n",
+    );
+    let r = run(&s.dir, &["check", "deploy", "--format", "github"], &[]);
+    assert_eq!(
+        r.stdout,
+        "::notice file=deploy/mixed.yaml,line=6,title=istio-preflight::document has no apiVersion/kind; not a Kubernetes object, skipped\n"
+    );
+}
