@@ -108,6 +108,16 @@ pub struct Loaded {
 /// Finds the files to read: files as given, directories recursively (`.yaml`, `.yml`,
 /// `.json`; hidden entries skipped), in a stable order.
 pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    discover_excluding(inputs, &|_| false)
+}
+
+/// [`discover`], leaving out the files `excluded` says no to (config `exclude` globs). Named
+/// files are excluded too, so that pre-commit, which passes changed files by name, honours
+/// the excludes; standard input never is.
+pub fn discover_excluding(
+    inputs: &[PathBuf],
+    excluded: &(dyn Fn(&Path) -> bool + Sync),
+) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
@@ -126,7 +136,11 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     });
                 for entry in walker {
                     match entry {
-                        Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
+                        Ok(e)
+                            if e.file_type().is_file()
+                                && is_manifest(e.path())
+                                && !excluded(e.path()) =>
+                        {
                             files.push(e.into_path())
                         }
                         Ok(_) => {}
@@ -143,6 +157,7 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     }
                 }
             }
+            Ok(_) if excluded(input) => {}
             Ok(_) => files.push(input.clone()),
             Err(e) => errors.push(format!("{}: {}", display_path(input), e)),
         }
@@ -171,7 +186,12 @@ pub fn display_path(path: &Path) -> String {
 /// Reads and parses every input. Each file is parsed as soon as it is read, so only the
 /// files in flight on each core are held as raw bytes, never the whole input at once.
 pub fn load(inputs: &[PathBuf]) -> Loaded {
-    let (paths, unreadable) = discover(inputs);
+    load_excluding(inputs, &|_| false)
+}
+
+/// [`load`] without the files `excluded` says no to.
+pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sync)) -> Loaded {
+    let (paths, unreadable) = discover_excluding(inputs, excluded);
     let parsed: Vec<FileResult> = paths
         .par_iter()
         .enumerate()
