@@ -4,6 +4,7 @@
 
 pub mod component;
 pub mod duration;
+pub mod envoyfilter;
 pub mod mesh;
 pub mod path;
 pub mod selector;

@@ -14,6 +14,7 @@ pub mod ipf203_conflicting_injection_labels;
 pub mod ipf204_overlapping_injectors;
 pub mod ipf205_revision_not_found;
 pub mod ipf206_injection_label_pins_default;
+pub mod ipf308_envoyfilter_needs_review;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -28,6 +29,7 @@ pub static RULES: &[&Rule] = &[
     &ipf204_overlapping_injectors::RULE,
     &ipf205_revision_not_found::RULE,
     &ipf206_injection_label_pins_default::RULE,
+    &ipf308_envoyfilter_needs_review::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
