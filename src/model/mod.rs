@@ -7,6 +7,7 @@ pub mod crd;
 pub mod date;
 pub mod disruption;
 pub mod duration;
+pub mod envoyfilter;
 pub mod install;
 pub mod intstr;
 pub mod mesh;

@@ -17,7 +17,9 @@ crate::declare_rule! {
     /// A component belongs to the revision of its `istio.io/rev` label. Without one it belongs
     /// to the `default` revision, or to the only control plane when there is one; otherwise it
     /// is not judged. Gateways with `image: auto` get the injector's image and are covered by
-    /// the injector check. Revisions whose istiod is not in the input are not judged.
+    /// the injector check. Revisions whose istiod is not in the input are not judged, nor
+    /// revisions with several istiod Deployments of different images (manifests of several
+    /// clusters side by side: which istiod a component goes with cannot be told).
     ///
     /// ## Why it matters during an upgrade
     /// Istio releases are tested as a set. A gateway or ztunnel left on the previous version
@@ -89,10 +91,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         let revision = mesh.resolve_revision(revision);
-        let Some(istiod) = istiods
-            .iter()
-            .find(|i| i.revision.as_deref() == Some(revision))
-        else {
+        let Some(istiod) = the_istiod(&istiods, revision) else {
             continue;
         };
         let what = format!("this {}", c.kind.as_str());
@@ -111,8 +110,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
 
-    for istiod in &istiods {
-        let Some(revision) = istiod.revision.as_deref() else {
+    let revisions: std::collections::BTreeSet<&str> = istiods
+        .iter()
+        .filter_map(|i| i.revision.as_deref())
+        .collect();
+    for revision in revisions {
+        let Some(istiod) = the_istiod(&istiods, revision) else {
             continue;
         };
         let Some((id, hub, tag)) = mesh.injector_image(revision) else {
@@ -129,6 +132,17 @@ fn check(cx: &Context, sink: &mut Sink) {
                 )));
         }
     }
+}
+
+/// The istiod of `revision`. Several istiod Deployments of one revision with different
+/// images are manifests of several clusters (or environments) side by side: which one a
+/// component belongs to cannot be told, so the revision is not judged.
+fn the_istiod<'a>(istiods: &[&'a Component], revision: &str) -> Option<&'a Component> {
+    let mut of_revision = istiods
+        .iter()
+        .filter(|i| i.revision.as_deref() == Some(revision));
+    let first = *of_revision.next()?;
+    of_revision.all(|i| i.image == first.image).then_some(first)
 }
 
 /// Describes how `image` differs from the revision's istiod, if it does.
@@ -169,47 +183,20 @@ fn compare(what: &str, image: &str, istiod: &Component, revision: &str) -> Optio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::mesh::MeshOptions;
-    use crate::model::{Inventory, Object, Origin};
-    use crate::rules::Upgrade;
+    use crate::rules::{run_rule, Upgrade};
 
     fn run(docs: &[&str]) -> Vec<(String, String)> {
-        let objects = docs
-            .iter()
-            .map(|text| {
-                let root = crate::yaml::parse_str(text).unwrap().unwrap();
-                Object {
-                    api_version: root.str_at(&["apiVersion"]).unwrap().to_string(),
-                    kind: root.str_at(&["kind"]).unwrap().to_string(),
-                    name: root.str_at(&["metadata", "name"]).unwrap().to_string(),
-                    declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
-                    root,
-                    origin: Origin::Cluster,
-                }
-            })
-            .collect();
-        let (inv, shape) = Inventory::build(objects, &MeshOptions::default());
-        let cx = Context {
-            today: crate::model::date::Date::today_utc(),
-            inventory: &inv,
-            upgrade: &Upgrade::default(),
-            read_problems: &[],
-            values: &[],
-            shape_errors: &shape,
-        };
-        let mut sink = Sink::new(&RULE);
-        check(&cx, &mut sink);
-        sink.diagnostics
+        let (inv, diagnostics) = run_rule(&RULE, docs, &Upgrade::default());
+        diagnostics
             .iter()
             .map(|d| {
                 (
-                    inv.object(d.object().unwrap()).name.clone(),
+                    inv.object(d.object().expect("object finding")).name.clone(),
                     d.message.clone(),
                 )
             })
             .collect()
     }
-
     const ISTIOD: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: istiod, namespace: istio-system}\nspec:\n  template:\n    spec:\n      containers: [{name: discovery, image: docker.io/istio/pilot:1.28.2}]\n";
 
     #[test]
@@ -227,5 +214,13 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio-sidecar-injector, namespace: istio-system}\ndata:\n  values: '{\"global\": {\"hub\": \"docker.io/istio\", \"tag\": \"1.28.2\"}}'\n",
         ]);
         assert!(fine.is_empty());
+    }
+
+    #[test]
+    fn several_clusters_side_by_side_are_not_judged() {
+        let other_cluster = ISTIOD.replace("1.28.2", "1.29.0");
+        let gateway = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ingress, namespace: istio-ingress}\nspec:\n  template:\n    metadata: {labels: {istio: ingressgateway}}\n    spec:\n      containers: [{name: istio-proxy, image: docker.io/istio/proxyv2:1.27.0}]\n";
+        assert_eq!(run(&[ISTIOD, gateway]).len(), 1);
+        assert!(run(&[ISTIOD, &other_cluster, gateway]).is_empty());
     }
 }

@@ -152,7 +152,11 @@ pub(crate) fn also(found: &[(&WebhookEntry, Staleness)]) -> String {
         return String::new();
     }
     let names: Vec<&str> = found[1..].iter().map(|(e, _)| e.name.as_str()).collect();
-    format!(" (and {} more: {})", names.len(), names.join(", "))
+    format!(
+        "; {} {} too",
+        names.join(", "),
+        if names.len() == 1 { "does" } else { "do" }
+    )
 }
 
 /// What the API server does with the pods these webhooks select, in words and with the
@@ -250,4 +254,29 @@ fn newest_revision<'a>(cx: &'a Context, present: &'a [String]) -> &'a str {
         })
         .map(|cp| cp.revision.as_str())
         .unwrap_or("<revision>")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{run_rule, Upgrade};
+
+    const INJECTOR: &str = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {name: istio-sidecar-injector, labels: {istio.io/rev: default}}\nwebhooks:\n- name: namespace.sidecar-injector.istio.io\n  clientConfig: {service: {name: istiod, namespace: istio-system}}\n  namespaceSelector: {matchLabels: {istio-injection: enabled}}\n";
+
+    #[test]
+    fn a_repo_with_only_webhooks_proves_nothing() {
+        let (_, found) = run_rule(&RULE, &[INJECTOR], &Upgrade::default());
+        assert!(found.is_empty());
+    }
+
+    #[test]
+    fn another_service_of_the_namespace_makes_the_absence_visible() {
+        let other = "apiVersion: v1\nkind: Service\nmetadata: {name: istiod-1-28, namespace: istio-system}\nspec: {ports: [{port: 443}]}\n";
+        let (_, found) = run_rule(&RULE, &[INJECTOR, other], &Upgrade::default());
+        assert_eq!(found.len(), 1);
+        assert!(found[0]
+            .message
+            .contains("istio-system/istiod, which is not in the input"));
+        assert!(found[0].message.contains("failurePolicy Fail"));
+    }
 }

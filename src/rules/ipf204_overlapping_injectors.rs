@@ -16,6 +16,9 @@ crate::declare_rule! {
     /// each configuration with a webhook that selects a combination another webhook (of any
     /// configuration) selects too, naming the combination and the other webhooks.
     ///
+    /// Configurations that share a name are copies from manifests of different clusters
+    /// (one cluster cannot hold both) and are not compared with each other.
+    ///
     /// A webhook deactivated by `istioctl tag set default` (selectors requiring
     /// `istio.io/deactivated: never-match`) selects nothing and never overlaps.
     ///
@@ -118,8 +121,16 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         for &m in &matches {
-            let others: BTreeSet<(usize, usize)> =
-                matches.iter().copied().filter(|&o| o != m).collect();
+            // Two configurations of one name cannot coexist in a cluster: they are copies
+            // from manifests of different clusters or environments, not rivals.
+            let others: BTreeSet<(usize, usize)> = matches
+                .iter()
+                .copied()
+                .filter(|&o| o != m && (o.0 == m.0 || configs[o.0].name != configs[m.0].name))
+                .collect();
+            if others.is_empty() {
+                continue;
+            }
             let found = &mut overlaps[m.0];
             if !found.iter().any(|(w, o, _)| *w == m && *o == others) {
                 found.push((m, others, probe.clone()));

@@ -221,3 +221,27 @@ fn effect(
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{run_rule, Upgrade};
+
+    const NAMESPACE: &str =
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio.io/rev: canary}}\n";
+
+    #[test]
+    fn needs_a_control_plane_or_injector_to_judge() {
+        // Application manifests alone say nothing about which revisions exist.
+        let (_, found) = run_rule(&RULE, &[NAMESPACE], &Upgrade::default());
+        assert!(found.is_empty());
+        // Webhooks only (no istiod): the revisions they serve are the known ones.
+        let injector = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {name: istio-sidecar-injector-stable, labels: {istio.io/rev: stable}}\nwebhooks:\n- name: rev.namespace.sidecar-injector.istio.io\n  namespaceSelector: {matchLabels: {istio.io/rev: stable}}\n";
+        let (_, found) = run_rule(&RULE, &[NAMESPACE, injector], &Upgrade::default());
+        assert_eq!(found.len(), 1);
+        assert!(found[0].message.contains("revisions: stable"));
+        let served = NAMESPACE.replace("canary", "stable");
+        let (_, found) = run_rule(&RULE, &[&served, injector], &Upgrade::default());
+        assert!(found.is_empty());
+    }
+}

@@ -107,3 +107,32 @@ fn check(cx: &Context, sink: &mut Sink) {
             .with_fix(fix);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{run_rule, Upgrade};
+
+    #[test]
+    fn only_for_canary_upgrades() {
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n";
+        let canary = Upgrade::default();
+        assert_eq!(run_rule(&RULE, &[ns], &canary).1.len(), 1);
+        let in_place = Upgrade {
+            strategy: Strategy::InPlace,
+            ..Upgrade::default()
+        };
+        assert!(run_rule(&RULE, &[ns], &in_place).1.is_empty());
+    }
+
+    #[test]
+    fn no_edit_when_nothing_serves_the_default_revision_label() {
+        let ns = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {istio-injection: enabled}}\n";
+        // An old-style injector that only knows istio-injection=enabled.
+        let injector = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata: {name: istio-sidecar-injector, labels: {app: sidecar-injector}}\nwebhooks:\n- name: sidecar-injector.istio.io\n  namespaceSelector: {matchLabels: {istio-injection: enabled}}\n";
+        let (_, found) = run_rule(&RULE, &[ns, injector], &Upgrade::default());
+        let fix = found[0].fix.as_ref().expect("a fix");
+        assert!(fix.edits.is_empty());
+        assert!(fix.title.contains("istioctl tag set default"));
+    }
+}
