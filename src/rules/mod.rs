@@ -17,6 +17,7 @@ pub mod ipf303_crds_behind_target;
 pub mod ipf304_api_version_not_served;
 pub mod ipf306_deprecated_annotation;
 pub mod ipf307_removed_install_setting;
+pub mod ipf309_behavior_change;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 
@@ -34,6 +35,7 @@ pub static RULES: &[&Rule] = &[
     &ipf304_api_version_not_served::RULE,
     &ipf306_deprecated_annotation::RULE,
     &ipf307_removed_install_setting::RULE,
+    &ipf309_behavior_change::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
 ];
