@@ -26,6 +26,7 @@ const SCHEMA_INDEX_YAML: &str = include_str!("../rules/schemas/index.yaml");
 const REMOVED_APIS_YAML: &str = include_str!("../rules/removed-apis.yaml");
 const ANNOTATIONS_YAML: &str = include_str!("../rules/annotations.yaml");
 const INSTALL_SETTINGS_YAML: &str = include_str!("../rules/install-settings.yaml");
+const BEHAVIOR_CHANGES_YAML: &str = include_str!("../rules/behavior-changes.yaml");
 
 /// Everything in `rules/`, parsed.
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub struct ReleaseData {
     pub removed_apis: RemovedApis,
     pub annotations: Vec<Annotation>,
     pub install_settings: InstallSettings,
+    /// Changed defaults, oldest release first.
+    pub behavior_changes: Vec<BehaviorChange>,
     /// Schema files, parsed on first use: IPF305 needs a handful, never all of them.
     schemas: HashMap<&'static str, (&'static str, OnceLock<Option<serde_json::Value>>)>,
 }
@@ -385,6 +388,62 @@ pub struct RemovedEnv {
     pub sources: Vec<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct BehaviorChangesFile {
+    changes: Vec<BehaviorChange>,
+}
+
+/// A default that changed in one release.
+#[derive(Debug, Deserialize)]
+pub struct BehaviorChange {
+    pub id: String,
+    pub release: String,
+    pub setting: ChangeSetting,
+    pub old_default: String,
+    pub new_default: String,
+    pub summary: String,
+    /// `pods`, `gateways`, `ambient_pods`, `istio-cni`, `MeshConfig`, `debug_clients` or a kind.
+    pub affects: Vec<String>,
+    pub affects_when: String,
+    /// Structured conditions on objects; see rules/behavior-changes.yaml.
+    #[serde(default)]
+    pub match_hints: Vec<serde_json::Value>,
+    pub compatibility_version: Option<CompatibilityPin>,
+    pub opt_out: Option<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChangeSetting {
+    pub kind: String,
+    pub name: Option<String>,
+    #[serde(default)]
+    pub iop_path: Option<String>,
+    #[serde(default)]
+    pub removed_in: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CompatibilityPin {
+    pub pinned_by: Vec<String>,
+}
+
+impl ReleaseData {
+    /// The changes an upgrade from `current` to `target` crosses (current < release <= target).
+    pub fn changes_between<'a>(
+        &'a self,
+        current: &'a Version,
+        target: &'a Version,
+    ) -> impl Iterator<Item = &'a BehaviorChange> + 'a {
+        self.behavior_changes.iter().filter(move |c| {
+            Version::parse(&c.release).is_some_and(|r| {
+                r.semver.minor > current.semver.minor && r.semver.minor <= target.semver.minor
+            })
+        })
+    }
+}
+
 fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
     let node = yaml::parse_str(text)
         .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
@@ -412,6 +471,11 @@ pub fn data() -> &'static ReleaseData {
             removed_apis: parse("removed-apis.yaml", REMOVED_APIS_YAML),
             annotations: parse::<AnnotationsFile>("annotations.yaml", ANNOTATIONS_YAML).annotations,
             install_settings: parse("install-settings.yaml", INSTALL_SETTINGS_YAML),
+            behavior_changes: parse::<BehaviorChangesFile>(
+                "behavior-changes.yaml",
+                BEHAVIOR_CHANGES_YAML,
+            )
+            .changes,
             schemas: embedded::SCHEMA_FILES
                 .iter()
                 .map(|(path, text)| (*path, (*text, OnceLock::new())))
@@ -577,6 +641,25 @@ mod tests {
             }
         }
         assert_eq!(d.oldest().minor, "1.18");
+        for c in &d.behavior_changes {
+            assert!(
+                d.release(&v(&c.release)).is_some(),
+                "behaviour change {} names unknown release {}",
+                c.id,
+                c.release
+            );
+            for pin in c.compatibility_version.iter().flat_map(|p| &p.pinned_by) {
+                assert!(v(pin).semver < v(&c.release).semver, "{}: pin {pin}", c.id);
+            }
+        }
+        for a in &d.annotations {
+            for r in [&a.deprecated_in, &a.ignored_from, &a.removed_in]
+                .into_iter()
+                .flatten()
+            {
+                assert!(Version::parse(r).is_some(), "{}: {r}", a.name);
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ crate::declare_rule! {
     /// Only when the input holds the cluster's CustomResourceDefinitions (a `kubectl get crd`
     /// export or a live read) and Istio in some form (an Istio CRD or an istiod), it fires:
     /// - on every Istio resource (VirtualService, AuthorizationPolicy, ...) whose CRD is not
-    ///   among the input's Istio CRDs: the API server rejects it;
+    ///   among the input's Istio CRDs, when it holds some: the API server rejects it;
     /// - on the estate, with `--target`, listing the CRDs the target release ships
     ///   (`rules/crds.yaml`, generated from Istio's `crd-all.gen.yaml`) that the input lacks.
     ///
@@ -73,7 +73,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         .map(|v| v.to_string())
         .unwrap_or_else(|| data.newest().latest_patch.clone());
 
+    // Without any Istio CRD in the input, the export simply did not include them.
+    let resources_checkable = !istio_crds.is_empty();
     for (id, o) in inv.objects.iter().enumerate() {
+        if !resources_checkable {
+            break;
+        }
         let group = o.group();
         if !is_istio_group(group) || o.kind == "CustomResourceDefinition" {
             continue;

@@ -24,6 +24,7 @@ pub mod ipf304_api_version_not_served;
 pub mod ipf306_deprecated_annotation;
 pub mod ipf307_removed_install_setting;
 pub mod ipf308_envoyfilter_needs_review;
+pub mod ipf309_behavior_change;
 pub mod ipf401_pdb_blocks_eviction;
 pub mod ipf402_missing_pdb;
 pub mod ipf403_rolling_update_capacity_loss;
@@ -53,6 +54,7 @@ pub static RULES: &[&Rule] = &[
     &ipf306_deprecated_annotation::RULE,
     &ipf307_removed_install_setting::RULE,
     &ipf308_envoyfilter_needs_review::RULE,
+    &ipf309_behavior_change::RULE,
     &ipf401_pdb_blocks_eviction::RULE,
     &ipf402_missing_pdb::RULE,
     &ipf403_rolling_update_capacity_loss::RULE,
