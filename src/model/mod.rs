@@ -4,6 +4,7 @@
 
 pub mod disruption;
 pub mod duration;
+pub mod gateway;
 pub mod intstr;
 pub mod mesh;
 pub mod path;

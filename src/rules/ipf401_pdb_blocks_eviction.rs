@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
+use crate::model::gateway::is_istio_component;
 use crate::model::FieldPath;
 
 crate::declare_rule! {
@@ -76,6 +77,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         let expected: i64 = counted.iter().map(|(_, r)| r.min).sum();
         if expected == 0 || budget.disruptions_allowed(expected) > 0 {
             continue;
+        }
+        // A single istiod or gateway pod under its budget is IPF502's finding.
+        if let [(w, r)] = counted.as_slice() {
+            if r.min == 1 && is_istio_component(inv, w) {
+                continue;
+            }
         }
         let of = match counted.as_slice() {
             [(w, r)] => format!("{r} of {}", inv.object(w.object).display_name()),

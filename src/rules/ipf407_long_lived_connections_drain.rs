@@ -5,6 +5,7 @@ use super::ipf405_grace_period_shorter_than_drain::describe_source;
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::duration::format_duration;
+use crate::model::gateway::gateway_install;
 use crate::model::mesh::Source;
 use crate::model::protocol::Protocol;
 use crate::model::{ObjectId, Selector};
@@ -24,7 +25,8 @@ crate::declare_rule! {
     /// `kubernetes.io/h2c`, `kubernetes.io/ws`, `kubernetes.io/wss`), else the port name or
     /// its prefix before the first `-` (`grpc-api`, `tcp-db`). Ports with no recognised name
     /// (protocol sniffing) and plain HTTP/1.1 are not reported. A Service without a selector
-    /// selects no pods.
+    /// selects no pods. Gateways are left to IPF503: their ports are named `http2` by
+    /// convention whatever their clients speak.
     ///
     /// ## Why it matters during an upgrade
     /// Every sidecar restarts to pick up the new proxy. On SIGTERM the proxy stops accepting
@@ -126,7 +128,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
     for w in &inv.workloads {
-        if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
+        // Gateways are the edge, not a sidecar: their ports are named http2 by convention and
+        // their restarts are IPF503's subject.
+        if w.has_controller_in_inventory
+            || w.membership.sidecar_revision().is_none()
+            || gateway_install(w).is_some()
+        {
             continue;
         }
         let Some(exposures) = exposed.get(&w.object) else {
