@@ -2,6 +2,7 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
+pub mod capacity;
 pub mod disruption;
 pub mod duration;
 pub mod gateway;
@@ -9,6 +10,7 @@ pub mod intstr;
 pub mod mesh;
 pub mod path;
 pub mod protocol;
+pub mod quantity;
 pub mod selector;
 pub mod version;
 pub mod workload;
