@@ -14,8 +14,8 @@ use crate::yaml;
 crate::declare_rule! {
     /// ## What it does
     /// Finds sidecar workloads behind a Service port that carries long-lived connections —
-    /// gRPC, gRPC-Web, HTTP/2, WebSocket, or anything Istio proxies as opaque TCP (TCP, TLS,
-    /// HTTPS, MongoDB, Redis, MySQL) — and reports those whose proxy keeps the drain it
+    /// gRPC, gRPC-Web, HTTP/2, WebSocket, or opaque TCP (TCP, TLS, MongoDB, Redis, MySQL;
+    /// `https` ports are left out: by convention they carry short HTTP/1.1 requests) — and reports those whose proxy keeps the drain it
     /// inherits: Istio's default `terminationDrainDuration` of 5s, or the mesh-wide
     /// `meshConfig.defaultConfig.terminationDrainDuration` of the serving revision, with
     /// nothing tuned for this workload in its `proxy.istio.io/config` annotation and no

@@ -12,7 +12,8 @@ crate::declare_rule! {
     /// Service of a group with more than one: typically the old and the new revision's gateway
     /// each got their own Service (`istio-ingressgateway` and `istio-ingressgateway-canary`).
     /// Gateways select Gateway resources by those labels in every namespace, so the groups
-    /// span namespaces.
+    /// span namespaces. The same Service (namespace and name) found in several files counts
+    /// once.
     ///
     /// ## Why it matters during an upgrade
     /// Each LoadBalancer Service provisions its own cloud load balancer with its own address.
@@ -59,7 +60,15 @@ fn check(cx: &Context, sink: &mut Sink) {
         else {
             continue;
         };
-        groups.entry(value).or_default().push(id);
+        // The same Service in several files (overlays, release history) is one load
+        // balancer, not two: keep one object per namespace/name.
+        let group = groups.entry(value).or_default();
+        if !group.iter().any(|&o| {
+            let other = inv.object(o);
+            other.namespace() == svc.namespace() && other.name == svc.name
+        }) {
+            group.push(id);
+        }
     }
     for (value, ids) in &groups {
         if ids.len() < 2 {
