@@ -413,7 +413,12 @@ impl Mesh {
     /// injector's own label-over-annotation precedence.
     pub fn membership(&self, inv: &Inventory, w: &Workload) -> Membership {
         let o = inv.object(w.object);
-        if w.proxy_container().is_some() {
+        // `image: auto` is the gateway chart's placeholder for the injector to fill in, not an
+        // injected proxy: whether it gets one depends on the labels, as for any pod.
+        let injected = w
+            .proxy_container()
+            .is_some_and(|(c, _, _)| c.image.as_deref() != Some("auto"));
+        if injected {
             // Already injected (a pod read from a cluster): the revision that injected it.
             let requested = w
                 .label("istio.io/rev")

@@ -2,17 +2,20 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
+pub mod capacity;
 pub mod component;
 pub mod crd;
 pub mod date;
 pub mod disruption;
 pub mod duration;
 pub mod envoyfilter;
+pub mod gateway;
 pub mod install;
 pub mod intstr;
 pub mod mesh;
 pub mod path;
 pub mod protocol;
+pub mod quantity;
 pub mod selector;
 pub mod version;
 pub mod webhook;

@@ -69,7 +69,9 @@ impl Protocol {
 
     /// Protocols whose connections (or streams) stay open across many requests, so a proxy
     /// restart cuts them instead of letting them finish: HTTP/2 and gRPC streams, WebSockets,
-    /// and everything Istio proxies as opaque TCP.
+    /// and opaque TCP. `https` ports are proxied as TLS too, but by convention they carry
+    /// HTTP/1.1 requests (webhooks, APIs) that clients retry on a new connection, so they
+    /// are left out to keep the finding about connections that really live long.
     pub fn is_long_lived(self) -> bool {
         matches!(
             self,
@@ -79,7 +81,6 @@ impl Protocol {
                 | Protocol::WebSocket
                 | Protocol::Tcp
                 | Protocol::Tls
-                | Protocol::Https
                 | Protocol::Mongo
                 | Protocol::Redis
                 | Protocol::MySql
@@ -139,5 +140,6 @@ mod tests {
         assert_eq!(Protocol::of_port(Some("tcp-dns"), Some("UDP"), None), Udp);
         assert!(Grpc.is_long_lived() && Tcp.is_long_lived() && WebSocket.is_long_lived());
         assert!(!Http.is_long_lived() && !Unknown.is_long_lived() && !Udp.is_long_lived());
+        assert!(!Https.is_long_lived() && Tls.is_long_lived());
     }
 }

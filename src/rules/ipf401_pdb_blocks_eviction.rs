@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
+use crate::model::gateway::is_istio_component;
 use crate::model::FieldPath;
 
 crate::declare_rule! {
@@ -68,14 +69,27 @@ fn check(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
+        // The same workload found in several files (overlays, release history) runs once.
+        let mut seen = std::collections::HashSet::new();
         let counted: Vec<_> = covered
             .iter()
-            .map(|&i| (&inv.workloads[i], hpas.replicas(inv, &inv.workloads[i])))
+            .map(|&i| &inv.workloads[i])
+            .filter(|w| {
+                let o = inv.object(w.object);
+                seen.insert((o.kind.as_str(), o.namespace(), o.name.as_str()))
+            })
+            .map(|w| (w, hpas.replicas(inv, w)))
             .filter(|(_, r)| r.min > 0)
             .collect();
         let expected: i64 = counted.iter().map(|(_, r)| r.min).sum();
         if expected == 0 || budget.disruptions_allowed(expected) > 0 {
             continue;
+        }
+        // A single istiod or gateway pod under its budget is IPF502's finding.
+        if let [(w, r)] = counted.as_slice() {
+            if r.min == 1 && is_istio_component(inv, w) {
+                continue;
+            }
         }
         let of = match counted.as_slice() {
             [(w, r)] => format!("{r} of {}", inv.object(w.object).display_name()),

@@ -103,7 +103,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
             sink.object(
                 w.object,
                 strategy_path.clone().key("type"),
-                format!("strategy Recreate stops every pod ({count}) before starting new ones: restarting for the new sidecar is an outage"),
+                format!("strategy Recreate stops every pod ({count}) before starting new ones: restarting for the new proxy is an outage"),
             )
             .with_fix(Fix::unsafe_(
                 "roll out one new pod at a time: type RollingUpdate, maxUnavailable: 0, maxSurge: 1",
@@ -142,7 +142,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
                 IntOrPercent::Int(_) => String::new(),
             };
             let message = format!(
-                "{what} {scale_text} lets {} {} go before replacements are ready{rounding}: the restart that picks up new sidecars drops capacity",
+                "{what} {scale_text} lets {} {} go before replacements are ready{rounding}: the restart that picks up the new proxy drops capacity",
                 posts.unavailable,
                 if posts.unavailable == 1 { "pod" } else { "pods" },
             );
@@ -232,7 +232,7 @@ fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     sink.object(
         w.object,
         field,
-        format!("{what} stops the pod on a node before its replacement is ready: the restart that picks up new sidecars leaves nodes without this DaemonSet's pod"),
+        format!("{what} stops the pod on a node before its replacement is ready: the restart that picks up the new proxy leaves nodes without this DaemonSet's pod"),
     )
     .with_fix(Fix::safe(
         "start the new pod on each node before stopping the old one: maxUnavailable: 0, maxSurge: 1",

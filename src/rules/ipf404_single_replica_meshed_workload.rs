@@ -58,7 +58,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         let message = format!(
-            "runs {replicas}: while its pod restarts to pick up the new sidecar, nothing serves"
+            "runs {replicas}: while its only pod restarts to pick up the new proxy, nothing serves"
         );
         let field = FieldPath::parse("/spec/replicas");
         let fix = match &replicas.source {

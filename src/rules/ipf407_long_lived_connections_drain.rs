@@ -5,6 +5,7 @@ use super::ipf405_grace_period_shorter_than_drain::describe_source;
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::duration::format_duration;
+use crate::model::gateway::gateway_install;
 use crate::model::mesh::Source;
 use crate::model::protocol::Protocol;
 use crate::model::{ObjectId, Selector};
@@ -13,8 +14,8 @@ use crate::yaml;
 crate::declare_rule! {
     /// ## What it does
     /// Finds sidecar workloads behind a Service port that carries long-lived connections —
-    /// gRPC, gRPC-Web, HTTP/2, WebSocket, or anything Istio proxies as opaque TCP (TCP, TLS,
-    /// HTTPS, MongoDB, Redis, MySQL) — and reports those whose proxy keeps the drain it
+    /// gRPC, gRPC-Web, HTTP/2, WebSocket, or opaque TCP (TCP, TLS, MongoDB, Redis, MySQL;
+    /// `https` ports are left out: by convention they carry short HTTP/1.1 requests) — and reports those whose proxy keeps the drain it
     /// inherits: Istio's default `terminationDrainDuration` of 5s, or the mesh-wide
     /// `meshConfig.defaultConfig.terminationDrainDuration` of the serving revision, with
     /// nothing tuned for this workload in its `proxy.istio.io/config` annotation and no
@@ -24,7 +25,8 @@ crate::declare_rule! {
     /// `kubernetes.io/h2c`, `kubernetes.io/ws`, `kubernetes.io/wss`), else the port name or
     /// its prefix before the first `-` (`grpc-api`, `tcp-db`). Ports with no recognised name
     /// (protocol sniffing) and plain HTTP/1.1 are not reported. A Service without a selector
-    /// selects no pods.
+    /// selects no pods. Gateways are left to IPF503: their ports are named `http2` by
+    /// convention whatever their clients speak.
     ///
     /// ## Why it matters during an upgrade
     /// Every sidecar restarts to pick up the new proxy. On SIGTERM the proxy stops accepting
@@ -126,7 +128,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
     for w in &inv.workloads {
-        if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
+        // Gateways are the edge, not a sidecar: their ports are named http2 by convention and
+        // their restarts are IPF503's subject.
+        if w.has_controller_in_inventory
+            || w.membership.sidecar_revision().is_none()
+            || gateway_install(w).is_some()
+        {
             continue;
         }
         let Some(exposures) = exposed.get(&w.object) else {

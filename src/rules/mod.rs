@@ -32,6 +32,10 @@ pub mod ipf404_single_replica_meshed_workload;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
 pub mod ipf407_long_lived_connections_drain;
+pub mod ipf501_no_capacity_for_second_control_plane;
+pub mod ipf502_istiod_pdb_blocks_drain;
+pub mod ipf503_gateway_in_place_upgrade;
+pub mod ipf504_duplicate_gateway_loadbalancer;
 
 /// Every rule, in code order. Adding a rule means adding its file and one line here.
 pub static RULES: &[&Rule] = &[
@@ -62,6 +66,10 @@ pub static RULES: &[&Rule] = &[
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
     &ipf407_long_lived_connections_drain::RULE,
+    &ipf501_no_capacity_for_second_control_plane::RULE,
+    &ipf502_istiod_pdb_blocks_drain::RULE,
+    &ipf503_gateway_in_place_upgrade::RULE,
+    &ipf504_duplicate_gateway_loadbalancer::RULE,
 ];
 
 /// A rule: its metadata, its documentation (the doc comment of its declaration) and its check.
