@@ -189,11 +189,13 @@ impl Inventory {
         }
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
-        let membership: Vec<_> = inv
-            .workloads
-            .iter()
-            .map(|w| inv.mesh.membership(&inv, w))
-            .collect();
+        let membership: Vec<_> = {
+            use rayon::prelude::*;
+            inv.workloads
+                .par_iter()
+                .map(|w| inv.mesh.membership(&inv, w))
+                .collect()
+        };
         for (w, m) in inv.workloads.iter_mut().zip(membership) {
             w.membership = m;
         }
