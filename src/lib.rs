@@ -6,6 +6,7 @@
 //! ```
 
 pub mod cli;
+pub mod cluster;
 pub mod diagnostic;
 pub mod emit;
 pub mod engine;
@@ -50,6 +51,7 @@ pub fn run(cli: cli::Cli) -> Outcome {
     match cli.command {
         Command::Check(args) => check_command(&args),
         Command::Rules(args) => rules_command(&args),
+        Command::Snapshot(args) => snapshot_command(&args),
     }
 }
 
@@ -64,6 +66,11 @@ fn parse_version(flag: &str, text: &Option<String>) -> Result<Option<Version>, S
 
 /// Reads the inputs and runs the selected rules: everything `check` does but printing.
 pub fn check(args: &CheckArgs) -> Result<Report, String> {
+    check_with(args, &cluster::Limits::default())
+}
+
+/// [`check`] with the cluster read's limits given (tests make retries fast).
+pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, String> {
     let upgrade = Upgrade {
         target: parse_version("--target", &args.target)?,
         strategy: args.strategy,
@@ -86,22 +93,76 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
             ));
         }
     }
-    let loaded = source::load(&args.paths);
+    if !args.cluster {
+        let ca = &args.cluster_args;
+        if ca.context.is_some() || ca.kubeconfig.is_some() || !ca.namespaces.is_empty() {
+            return Err("--context, --kubeconfig and --namespace need --cluster".to_string());
+        }
+    }
+    let selected = selection.rules();
+    let (loaded, cluster_context) = if args.cluster {
+        let kinds = cluster::kinds_for(&selected);
+        let progress = args.format == emit::Format::Human;
+        let read = cluster::read(&args.cluster_args, &kinds, limits, progress)?;
+        (
+            source::Loaded {
+                objects: read.objects,
+                ..source::Loaded::default()
+            },
+            Some(read.context),
+        )
+    } else {
+        (source::load(&args.paths), None)
+    };
     if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
         return Err(format!(
             "nothing could be read: {}",
             loaded.unreadable.join("; ")
         ));
     }
+    let options = MeshOptions {
+        kube_version: options
+            .kube_version
+            .or_else(|| model::read_gap::server_version(&loaded.objects)),
+        ..options
+    };
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    let selected = selection.rules();
+    // Rules that read a kind the read could not see would report a false picture: they do
+    // not run, and IPF002 names them.
+    let blocked: Vec<String> = inventory
+        .of_kind(model::read_gap::READ_GAP)
+        .filter_map(|(_, o)| model::read_gap::ReadGap::from_object(o))
+        .filter(|g| g.reason.blocks_rules())
+        .map(|g| g.kind)
+        .collect();
+    let mut runnable: Vec<&'static rules::Rule> = selected
+        .iter()
+        .copied()
+        .filter(|r| !r.reads.iter().any(|k| blocked.iter().any(|b| b == k)))
+        .collect();
+    // A report that skipped a selected rule must say so, even when `--select` did not name
+    // IPF002; only an explicit `--ignore` silences it.
+    let incomplete = &rules::ipf002_incomplete_read::RULE;
+    let ignored = args.ignore.iter().any(|c| {
+        let c = c.trim();
+        c == incomplete.name
+            || (!c.is_empty() && incomplete.code.starts_with(&c.to_ascii_uppercase()))
+    });
+    if runnable.len() < selected.len()
+        && !ignored
+        && !runnable.iter().any(|r| r.code == incomplete.code)
+    {
+        runnable.push(incomplete);
+        runnable.sort_by_key(|r| r.code);
+    }
     let cx = Context {
         inventory: &inventory,
         upgrade: &upgrade,
         read_problems: &loaded.problems,
         shape_errors: &shape_errors,
+        selected_rules: &selected,
     };
-    let mut diagnostics = engine::run(&selected, &cx);
+    let mut diagnostics = engine::run(&runnable, &cx);
     if selected.iter().any(|r| r.code == "IPF001") {
         for path in &loaded.unreadable {
             diagnostics.push(diagnostic::Diagnostic {
@@ -121,7 +182,8 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
         diagnostics,
         notes: loaded.notes,
         upgrade,
-        rules: selected,
+        rules: runnable,
+        cluster: cluster_context,
     })
 }
 
@@ -163,6 +225,19 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), Outcome> {
                 _ => Ok(()),
             }
         }
+    }
+}
+
+fn snapshot_command(args: &cli::SnapshotArgs) -> Outcome {
+    let kinds = cluster::kinds_for(rules::RULES);
+    let read = match cluster::read(&args.cluster, &kinds, &cluster::Limits::default(), true) {
+        Ok(read) => read,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let text = cluster::snapshot::render(&read.objects, &read.context);
+    match write_output(args.output.as_ref(), &text) {
+        Ok(()) => Outcome::Clean,
+        Err(e) => e,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Report {
     pub upgrade: Upgrade,
     /// The rules that ran.
     pub rules: Vec<&'static Rule>,
+    /// The kube context, when the objects were read from a live cluster.
+    pub cluster: Option<String>,
 }
 
 /// A diagnostic's place in a file.

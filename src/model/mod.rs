@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod mesh;
 pub mod path;
+pub mod read_gap;
 pub mod selector;
 pub mod version;
 pub mod workload;
@@ -57,6 +58,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "RuntimeClass",
     "CSIDriver",
     "VolumeAttachment",
+    // The tool's own records of a live read (see read_gap).
+    read_gap::READ_GAP,
+    read_gap::CLUSTER_VERSION,
 ];
 
 impl Object {

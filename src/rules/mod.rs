@@ -6,6 +6,7 @@ use crate::model::{FieldPath, Inventory, ObjectId, Version};
 use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
+pub mod ipf002_incomplete_read;
 pub mod ipf101_proxy_version_skew;
 pub mod ipf203_conflicting_injection_labels;
 pub mod ipf405_grace_period_shorter_than_drain;
@@ -14,6 +15,7 @@ pub mod ipf406_proxy_start_not_held;
 /// Every rule, in code order. Adding a rule means adding its file and one line here.
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
+    &ipf002_incomplete_read::RULE,
     &ipf101_proxy_version_skew::RULE,
     &ipf203_conflicting_injection_labels::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
@@ -129,6 +131,9 @@ pub struct Context<'a> {
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
     pub shape_errors: &'a [ShapeError],
+    /// The rules selected for this run, including any that did not run because a kind
+    /// they read could not be read (IPF002 names them).
+    pub selected_rules: &'a [&'static Rule],
 }
 
 /// Where a rule puts its findings.
