@@ -16,6 +16,7 @@ pub mod mesh;
 pub mod path;
 pub mod protocol;
 pub mod quantity;
+pub mod read_gap;
 pub mod selector;
 pub mod version;
 pub mod webhook;
@@ -69,6 +70,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "RuntimeClass",
     "CSIDriver",
     "VolumeAttachment",
+    // The tool's own records of a live read (see read_gap).
+    read_gap::READ_GAP,
+    read_gap::CLUSTER_VERSION,
 ];
 
 impl Object {
