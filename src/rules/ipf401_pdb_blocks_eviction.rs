@@ -69,16 +69,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
-        // The same workload found in several files (overlays, release history) runs once.
-        let mut seen = std::collections::HashSet::new();
         let counted: Vec<_> = covered
             .iter()
-            .map(|&i| &inv.workloads[i])
-            .filter(|w| {
-                let o = inv.object(w.object);
-                seen.insert((o.kind.as_str(), o.namespace(), o.name.as_str()))
-            })
-            .map(|w| (w, hpas.replicas(inv, w)))
+            .map(|&i| (&inv.workloads[i], hpas.replicas(inv, &inv.workloads[i])))
             .filter(|(_, r)| r.min > 0)
             .collect();
         let expected: i64 = counted.iter().map(|(_, r)| r.min).sum();
