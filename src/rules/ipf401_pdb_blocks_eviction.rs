@@ -21,7 +21,8 @@ crate::declare_rule! {
     /// `scaleTargetRef` names the workload, its `minReplicas` (default 1): the count the
     /// workload may be running when the drain comes. It fires when the budget allows zero
     /// disruptions. Workloads scaled to zero are not counted; a budget over no pods blocks
-    /// nothing.
+    /// nothing; the same workload found in several files counts once. A budget over a single
+    /// istiod or gateway pod is IPF502's finding.
     ///
     /// ## Why it matters during an upgrade
     /// Upgrades are often paired with node-pool rotations, and every meshed pod must be

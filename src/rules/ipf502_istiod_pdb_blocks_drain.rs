@@ -99,8 +99,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             FieldPath::parse("/spec").key(budget.field_name()),
             message,
         )
-        .with_fix(Fix::display_only(format!(
-            "{raise} (chart value autoscaleMin / replicaCount), or delete this PodDisruptionBudget as the 1.28+ istiod chart does for one replica"
-        )));
+        .with_fix(Fix::display_only(if what == "istiod" {
+            format!("{raise} (istiod chart: autoscaleMin / replicaCount), or delete this PodDisruptionBudget as the 1.28+ istiod chart does for one replica")
+        } else {
+            format!("{raise} (gateway chart: autoscaling.minReplicas / replicaCount), or delete this PodDisruptionBudget as the gateway chart does for one replica")
+        }));
     }
 }
