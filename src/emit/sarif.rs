@@ -122,7 +122,12 @@ fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
     }
 }
 
-fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
+fn result(
+    report: &Report,
+    d: &Diagnostic,
+    rule_index: Option<usize>,
+    change: Option<&crate::fix::Replacement>,
+) -> Value {
     let mut location = serde_json::Map::new();
     if let Some(l) = report.location(d) {
         let (start, end) = (l.span.start, l.span.end);
@@ -171,16 +176,15 @@ fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     if let Some(field) = d.field() {
         r["properties"] = json!({"field": field.to_string()});
     }
-    if let Some(fixes) = fixes(report, d) {
+    if let Some(fixes) = change.and_then(|c| fixes(report, d, c)) {
         r["fixes"] = fixes;
     }
     r
 }
 
 /// The safe or unsafe fix as whole-line replacements in the file that was read.
-fn fixes(report: &Report, d: &Diagnostic) -> Option<Value> {
+fn fixes(report: &Report, d: &Diagnostic, change: &crate::fix::Replacement) -> Option<Value> {
     let fix = d.fix.as_ref()?;
-    let change = crate::fix::replacement(report, d)?;
     let file = &report.files[change.file];
     Some(json!([{
         "description": {"text": format!("{} ({})", fix.title, match fix.applicability {
@@ -204,14 +208,17 @@ fn fixes(report: &Report, d: &Diagnostic) -> Option<Value> {
 
 pub fn render(report: &Report) -> String {
     let rules: Vec<Value> = report.rules.iter().map(|r| rule_descriptor(r)).collect();
+    let changes = crate::fix::replacements(report);
     let results: Vec<Value> = report
         .diagnostics
         .iter()
-        .map(|d| {
+        .enumerate()
+        .map(|(i, d)| {
             result(
                 report,
                 d,
                 report.rules.iter().position(|r| r.code == d.code),
+                changes.get(&i),
             )
         })
         .collect();

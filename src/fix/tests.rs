@@ -298,18 +298,15 @@ fn merge_patch_for_cluster_objects() {
 
 #[test]
 fn sarif_replacement_covers_whole_lines() {
-    let r = Replacement::between(0, "a: 1\nb: 2\nc: 3\n", "a: 1\nb: 5\nc: 3\n");
     assert_eq!(
-        (r.start, r.end),
-        (Pos { line: 2, col: 0 }, Pos { line: 3, col: 0 })
+        line_range("a: 1\nb: 2\nc: 3\n", "a: 1\nb: 5\nc: 3\n"),
+        (5, 10, 10)
     );
-    assert_eq!(r.inserted, "b: 5\n");
-    let r = Replacement::between(0, "a: 1\nb: 2\n", "a: 1\n  x: y\nb: 2\n");
     assert_eq!(
-        (r.start, r.end),
-        (Pos { line: 2, col: 0 }, Pos { line: 2, col: 0 })
+        line_range("a: 1\nb: 2\n", "a: 1\n  x: y\nb: 2\n"),
+        (5, 5, 12)
     );
-    assert_eq!(r.inserted, "  x: y\n");
+    assert_eq!(pos_of("a: 1\nb: 2\n", 5), Pos { line: 2, col: 0 });
 }
 
 #[test]
