@@ -687,6 +687,11 @@ fn a_file_changed_since_it_was_read_is_not_overwritten() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640, "permissions kept");
     }
+    let stdin = fix::FileChange {
+        path: "-".into(),
+        ..change.clone()
+    };
+    assert!(fix::write(&stdin).unwrap_err().contains("--diff"));
     let leftovers = std::fs::read_dir(&tmp).unwrap().count();
     assert_eq!(leftovers, 1, "no temporary file left behind");
     let _ = std::fs::remove_dir_all(&tmp);
