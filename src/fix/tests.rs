@@ -323,7 +323,7 @@ fn json_documents_stay_json() {
     );
     assert_eq!(
         out,
-        "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"y z\", \"labels\": {}, \"annotations\": {\"a.b/c\": \"on\"}}, \"spec\": {\"x\": {\"k\": [1, \"v\"]}}\n}\n"
+        "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"y z\", \"labels\": {}, \"annotations\": {\"a.b/c\": \"on\"}},\n  \"spec\": {\"x\": {\"k\": [1, \"v\"]}}\n}\n"
     );
     serde_json::from_str::<Json>(&out).expect("still JSON");
 }
@@ -348,4 +348,15 @@ fn replaced_collections_keep_their_style() {
         edit("m:\n  l: x # note\n", &[set("/m/l", json!(["p", "q"]))]),
         "m:\n  l:\n  - p\n  - q # note\n"
     );
+}
+
+#[test]
+fn pretty_printed_json_gets_a_line_per_new_key() {
+    let text = "{\n  \"metadata\": {\n    \"name\": \"x\",\n    \"labels\": {\n      \"a\": \"b\"\n    }\n  }\n}\n";
+    let out = edit(text, &[set("/metadata/annotations/k", json!("v"))]);
+    assert_eq!(
+        out,
+        "{\n  \"metadata\": {\n    \"name\": \"x\",\n    \"labels\": {\n      \"a\": \"b\"\n    },\n    \"annotations\": {\"k\": \"v\"}\n  }\n}\n"
+    );
+    serde_json::from_str::<Json>(&out).expect("still JSON");
 }

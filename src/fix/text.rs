@@ -451,10 +451,21 @@ impl<'a> Doc<'a> {
             return match entries.last() {
                 Some(last) => {
                     let at = self.entry_end(last);
+                    // One entry per line (pretty-printed JSON): the new one gets its own line
+                    // at the same indentation.
+                    let line_start = self.line_start(last.key_span.start.line);
+                    let lead = &self.text()[line_start..self.off(last.key_span.start)];
+                    let text = if map.span.start.line < last.key_span.start.line
+                        && lead.trim().is_empty()
+                    {
+                        format!(",{}{lead}{item}", self.newline)
+                    } else {
+                        format!(", {item}")
+                    };
                     Ok(vec![ByteEdit {
                         start: at,
                         end: at,
-                        text: format!(", {item}"),
+                        text,
                     }])
                 }
                 None => {
