@@ -438,6 +438,8 @@ fn lists_run_concurrently() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The Kubernetes version comes from the server's /version.
+    assert_eq!(json_of(&out)["estate"]["kubernetes"], "1.33.1");
     assert!(
         server.max_concurrent_lists() >= 4,
         "at most {} lists at once",
