@@ -676,3 +676,59 @@ fn namespaces_limit_namespaced_lists_and_are_fetched_one_by_one() {
             .starts_with("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?")));
     assert_only_get(&server);
 }
+
+#[test]
+fn a_built_in_kind_the_server_does_not_serve_is_a_gap_too() {
+    let mut cluster = support::synthetic::cluster(2, 2, 4);
+    cluster.not_served.insert("CronJob".into());
+    let server = ApiServer::start(cluster, Auth::ClientCertificate);
+    let kubeconfig = server.kubeconfig();
+    let out = run(&[
+        "check",
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--select",
+        "IPF203",
+        "--format",
+        "json",
+    ]);
+    let report = json_of(&out);
+    let gaps: Vec<&Json> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "IPF002")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{report}");
+    assert_eq!(
+        gaps[0]["message"],
+        "cannot read CronJob: the API server does not serve CronJob; did not run: IPF203 conflicting-injection-labels"
+    );
+    assert!(gaps[0]["location"].is_null());
+    // The gap travels through a snapshot: checking the file says the same.
+    let text = snapshot_of(&server, &[]);
+    assert!(
+        text.contains("kind: ReadGap") && text.contains("reason: NotServed"),
+        "{text}"
+    );
+    let file = server.dir.join("snapshot.yaml");
+    let offline = run(&[
+        "check",
+        file.to_str().unwrap(),
+        "--select",
+        "IPF203",
+        "--format",
+        "json",
+    ]);
+    let offline = json_of(&offline);
+    let offline_gaps: Vec<&Json> = offline["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "IPF002")
+        .collect();
+    assert_eq!(offline_gaps.len(), 1);
+    assert_eq!(offline_gaps[0]["message"], gaps[0]["message"]);
+    assert_only_get(&server);
+}
