@@ -764,3 +764,35 @@ fn a_built_in_kind_the_server_does_not_serve_is_a_gap_too() {
     assert_eq!(offline_gaps[0]["message"], gaps[0]["message"]);
     assert_only_get(&server);
 }
+
+#[test]
+fn kinds_served_only_at_an_older_version_of_their_group_are_read() {
+    // networking.istio.io prefers v1, but EnvoyFilter is served only at v1alpha3: discovery
+    // must look beyond the preferred version or EnvoyFilters are never read.
+    let extra = std::env::temp_dir().join(format!("ipf-vs-{}.yaml", std::process::id()));
+    std::fs::write(
+        &extra,
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: shop}\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews}\n",
+    )
+    .unwrap();
+    let cluster = Cluster::from_files(&[
+        fixture("IPF308-envoyfilter-needs-review").join("input.yaml"),
+        extra.clone(),
+    ]);
+    let _ = std::fs::remove_file(&extra);
+    let server = ApiServer::start(cluster, Auth::ClientCertificate);
+    let text = snapshot_of(&server, &[]);
+    assert!(
+        text.contains("\nkind: EnvoyFilter\n"),
+        "no EnvoyFilter was read"
+    );
+    assert!(text.contains("apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter"));
+    assert!(text.contains("apiVersion: networking.istio.io/v1\nkind: VirtualService"));
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(
+        paths
+            .iter()
+            .any(|p| p == "/apis/networking.istio.io/v1alpha3"),
+        "{paths:?}"
+    );
+}

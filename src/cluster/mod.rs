@@ -519,33 +519,56 @@ impl Reader {
             }
         };
         let groups: Json = serde_json::from_str(&groups).unwrap_or(Json::Null);
-        let preferred: Vec<(String, String)> = groups
+        // Every version of every group, the preferred one first: a kind served only at an
+        // older version (EnvoyFilter at networking.istio.io/v1alpha3 while the group prefers
+        // v1) exists only in that version's list.
+        let group_versions: Vec<(String, String)> = groups
             .get("groups")
             .and_then(Json::as_array)
             .into_iter()
             .flatten()
-            .filter_map(|g| {
-                let name = g.get("name")?.as_str()?;
-                let version = g
+            .flat_map(|g| {
+                let name = g.get("name").and_then(Json::as_str).unwrap_or_default();
+                let preferred = g
                     .pointer("/preferredVersion/version")
-                    .or_else(|| g.pointer("/versions/0/version"))?
-                    .as_str()?;
-                Some((name.to_string(), version.to_string()))
+                    .and_then(Json::as_str);
+                let mut versions: Vec<&str> = g
+                    .get("versions")
+                    .and_then(Json::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| v.get("version").and_then(Json::as_str))
+                    .collect();
+                versions.sort_by_key(|v| Some(*v) != preferred);
+                versions
+                    .into_iter()
+                    .filter(|_| !name.is_empty())
+                    .map(|v| (name.to_string(), v.to_string()))
+                    .collect::<Vec<_>>()
             })
             .collect();
         // A broken aggregated API (metrics-server down) fails its own discovery; that only
         // matters if a kind we need lived there, which then shows up as not served.
-        let lists: Vec<Vec<Resource>> = stream::iter(preferred)
+        let lists: Vec<Vec<Resource>> = stream::iter(group_versions)
             .map(|(group, version)| async move {
                 match self.get(&format!("/apis/{group}/{version}")).await {
                     Ok(text) => parse_resources(&text, &group, &version),
                     Err(_) => Vec::new(),
                 }
             })
-            .buffer_unordered(self.limits.concurrency.max(1))
+            .buffered(self.limits.concurrency.max(1))
             .collect()
             .await;
-        resources.extend(lists.into_iter().flatten());
+        // Each kind once, at the most preferred version that serves it (lists come back in
+        // request order: preferred versions first).
+        for r in lists.into_iter().flatten() {
+            if !resources
+                .iter()
+                .any(|x| x.group == r.group && x.kind == r.kind)
+            {
+                resources.push(r);
+            }
+        }
         resources.sort_by(|a, b| (&a.group, &a.plural).cmp(&(&b.group, &b.plural)));
         Ok(resources)
     }

@@ -516,15 +516,25 @@ async fn route(state: &State, path: &str, query: &str) -> Response<Full<Bytes>> 
         ["api"] => respond(200, &json!({"kind": "APIVersions", "versions": ["v1"]})),
         ["api", "v1"] => respond(200, &resource_list(state, "", "v1")),
         ["apis"] => {
-            let groups: BTreeMap<&str, &str> = served(state)
-                .filter(|r| !r.group.is_empty())
-                .map(|r| (r.group.as_str(), r.version.as_str()))
-                .collect();
+            // Every version a group's kinds are served at; like the real server, a group
+            // prefers `v1` where it has it, so kinds served only at an older version (Istio's
+            // EnvoyFilter at v1alpha3) are discoverable only through that version.
+            let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for r in served(state).filter(|r| !r.group.is_empty()) {
+                let versions = groups.entry(r.group.as_str()).or_default();
+                if !versions.contains(&r.version.as_str()) {
+                    versions.push(r.version.as_str());
+                }
+            }
             let groups: Vec<Json> = groups
-                .iter()
-                .map(|(g, v)| {
-                    let gv = json!({"groupVersion": format!("{g}/{v}"), "version": v});
-                    json!({"name": g, "versions": [gv], "preferredVersion": gv})
+                .iter_mut()
+                .map(|(g, versions)| {
+                    versions.sort_by_key(|v| (*v != "v1", *v));
+                    let gvs: Vec<Json> = versions
+                        .iter()
+                        .map(|v| json!({"groupVersion": format!("{g}/{v}"), "version": v}))
+                        .collect();
+                    json!({"name": g, "versions": gvs, "preferredVersion": gvs[0]})
                 })
                 .collect();
             respond(
