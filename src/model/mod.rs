@@ -8,6 +8,7 @@ pub mod duration;
 pub mod install;
 pub mod mesh;
 pub mod path;
+pub mod schema;
 pub mod selector;
 pub mod version;
 pub mod workload;
