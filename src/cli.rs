@@ -18,6 +18,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per process: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Check manifests (files, directories, `-` for stdin) for upgrade risks.
@@ -37,9 +39,9 @@ pub struct CheckArgs {
     /// Override the detected current Istio version.
     #[arg(long, value_name = "VERSION")]
     pub current: Option<String>,
-    /// How the upgrade will be done.
-    #[arg(long, value_enum, default_value_t = Strategy::Canary)]
-    pub strategy: Strategy,
+    /// How the upgrade will be done [default: canary].
+    #[arg(long, value_enum)]
+    pub strategy: Option<Strategy>,
     /// Helm values file used to install Istio (repeatable); checked for removed settings.
     #[arg(long = "values", value_name = "FILE")]
     pub values: Vec<PathBuf>,
@@ -60,6 +62,27 @@ pub struct CheckArgs {
     /// Lowest severity that makes the exit code 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     pub fail_on: FailOn,
+    /// Apply the safe fixes to the files in place, then report the findings that remain.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as a unified diff and change nothing.
+    #[arg(long)]
+    pub diff: bool,
+    /// With --fix or --diff, include fixes marked unsafe (review them).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Config file [default: the nearest .istio-preflight.yaml in the current directory or above].
+    #[arg(long, value_name = "FILE", conflicts_with = "no_config")]
+    pub config: Option<PathBuf>,
+    /// Ignore every .istio-preflight.yaml.
+    #[arg(long)]
+    pub no_config: bool,
+    /// Report only findings that are not in this baseline file.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+    /// Record the current findings (after suppressions) in FILE, to adopt them as known.
+    #[arg(long, value_name = "FILE")]
+    pub write_baseline: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

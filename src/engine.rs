@@ -57,16 +57,14 @@ pub fn run(rules: &[&'static Rule], cx: &Context) -> Vec<Diagnostic> {
 
 fn ignored(inv: &Inventory, d: &Diagnostic) -> bool {
     let Some(id) = d.object() else { return false };
-    let o = inv.object(id);
-    let mut values = vec![o.annotation(IGNORE_ANNOTATION).map(str::to_string)];
-    values.extend(
-        inv.workloads
-            .iter()
-            .filter(|w| w.object == id)
-            .map(|w| w.annotation(IGNORE_ANNOTATION).map(str::to_string)),
-    );
-    values.into_iter().flatten().any(|v| {
-        let codes = v.split_once('=').map_or(v.as_str(), |(c, _)| c);
+    // Through the object → workload index: a scan of every workload per diagnostic made
+    // large estates quadratic.
+    let on_object = inv.object(id).annotation(IGNORE_ANNOTATION);
+    let on_template = inv
+        .workload_of(id)
+        .and_then(|w| w.annotation(IGNORE_ANNOTATION));
+    [on_object, on_template].into_iter().flatten().any(|v| {
+        let codes = v.split_once('=').map_or(v, |(c, _)| c);
         codes
             .split(',')
             .map(str::trim)

@@ -5,11 +5,17 @@
 //! files ─> source ─> Inventory ─> engine (rules, parallel, sorted) ─> emit (human, json, sarif, github)
 //! ```
 
+pub mod baseline;
 pub mod cli;
+pub mod config;
 pub mod diagnostic;
 pub mod emit;
 pub mod engine;
+pub mod fix;
+pub mod generate;
+pub mod glob;
 pub mod model;
+pub mod policy;
 pub mod release;
 pub mod report;
 pub mod rules;
@@ -64,18 +70,50 @@ fn parse_version(flag: &str, text: &Option<String>) -> Result<Option<Version>, S
 }
 
 /// Reads the inputs and runs the selected rules: everything `check` does but printing.
+/// The config file (`--config`, or the nearest `.istio-preflight.yaml`) supplies defaults
+/// that command-line flags override, then its severity overrides and suppressions and the
+/// `--baseline` are applied to the findings.
 pub fn check(args: &CheckArgs) -> Result<Report, String> {
+    let config = if args.no_config {
+        None
+    } else {
+        config::discover(args.config.as_deref())?
+            .map(|p| config::load(&p))
+            .transpose()?
+    };
+    let from_config = |flag: &Option<String>, file: Option<&String>| flag.clone().or(file.cloned());
+    let c = config.as_ref();
     let upgrade = Upgrade {
-        target: parse_version("--target", &args.target)?,
-        strategy: args.strategy,
+        target: parse_version(
+            "--target",
+            &from_config(&args.target, c.and_then(|c| c.target.as_ref())),
+        )?,
+        strategy: args
+            .strategy
+            .or(c.and_then(|c| c.strategy))
+            .unwrap_or_default(),
     };
     let options = MeshOptions {
-        current: parse_version("--current", &args.current)?,
-        kube_version: parse_version("--kube-version", &args.kube_version)?,
+        current: parse_version(
+            "--current",
+            &from_config(&args.current, c.and_then(|c| c.current.as_ref())),
+        )?,
+        kube_version: parse_version(
+            "--kube-version",
+            &from_config(&args.kube_version, c.and_then(|c| c.kube_version.as_ref())),
+        )?,
+    };
+    // A list given on the command line replaces the file's list.
+    let pick = |flag: &Vec<String>, file: Option<&Vec<String>>| {
+        if flag.is_empty() {
+            file.cloned().unwrap_or_default()
+        } else {
+            flag.clone()
+        }
     };
     let selection = engine::Selection {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
+        select: pick(&args.select, c.map(|c| &c.select)),
+        ignore: pick(&args.ignore, c.map(|c| &c.ignore)),
     };
     for code in selection.select.iter().chain(&selection.ignore) {
         if !rules::RULES
@@ -87,7 +125,15 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
             ));
         }
     }
-    let loaded = source::load(&args.paths);
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(baseline::Baseline::read)
+        .transpose()?;
+    let loaded = match c {
+        Some(c) => source::load_excluding(&args.paths, &|p| c.excludes(p)),
+        None => source::load(&args.paths),
+    };
     if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
         return Err(format!(
             "nothing could be read: {}",
@@ -120,14 +166,40 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
         }
     }
     engine::sort(&mut diagnostics, &inventory, &loaded.files);
-    Ok(Report {
+    let mut report = Report {
         files: loaded.files,
         inventory,
         diagnostics,
         notes: loaded.notes,
         upgrade,
         rules: selected,
-    })
+        root: report::repo_root(),
+    };
+    if let Some(c) = c {
+        policy::apply_config(&mut report, c, config::Date::today());
+    }
+    if let Some(path) = &args.write_baseline {
+        let written = policy::baseline_of(&report);
+        written.write(path)?;
+        report.notes.push(source::Note {
+            file: None,
+            line: 0,
+            message: format!(
+                "wrote {} {} to the baseline {}",
+                written.findings.len(),
+                if written.findings.len() == 1 {
+                    "finding"
+                } else {
+                    "findings"
+                },
+                path.display()
+            ),
+        });
+    }
+    if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
+        policy::apply_baseline(&mut report, b, &path.display().to_string());
+    }
+    Ok(report)
 }
 
 /// Reads the `--values` files. They are not manifests, so they are not part of the input
@@ -154,17 +226,50 @@ fn load_values(
 }
 
 fn check_command(args: &CheckArgs) -> Outcome {
-    let report = match check(args) {
+    let mut report = match check(args) {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e),
     };
+    if args.diff || args.fix {
+        let plan = fix::plan(&report, args.unsafe_fixes);
+        if args.diff {
+            if let Err(e) = write_output(args.output.as_ref(), &fix::render_diff(&report, &plan)) {
+                return e;
+            }
+            eprint!("{}", fix::summary(&report, &plan, &[], false));
+            return outcome(&report, args.fail_on);
+        }
+        let failed: Vec<(usize, String)> = plan
+            .changes
+            .iter()
+            .filter_map(|c| fix::write(c).err().map(|e| (c.file, e)))
+            .collect();
+        eprint!("{}", fix::summary(&report, &plan, &failed, true));
+        // Report what the files say now, so the findings and the exit code are current.
+        report = match check(args) {
+            Ok(r) => r,
+            Err(e) => return Outcome::Failed(e),
+        };
+    }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let text = emit::render(&report, args.format, color);
     if let Err(e) = write_output(args.output.as_ref(), &text) {
         return e;
     }
-    let fail_on = match args.fail_on {
+    if args.format == emit::Format::Github {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+            // The summary is a convenience: failing to write it must not hide the findings.
+            if let Err(e) = append(&PathBuf::from(&path), &emit::github::step_summary(&report)) {
+                eprintln!("istio-preflight: cannot write the step summary: {e}");
+            }
+        }
+    }
+    outcome(&report, args.fail_on)
+}
+
+fn outcome(report: &Report, fail_on: FailOn) -> Outcome {
+    let fail_on = match fail_on {
         FailOn::Error => Some(Severity::Error),
         FailOn::Warning => Some(Severity::Warning),
         FailOn::Info => Some(Severity::Info),
@@ -175,6 +280,14 @@ fn check_command(args: &CheckArgs) -> Outcome {
     } else {
         Outcome::Clean
     }
+}
+
+fn append(path: &PathBuf, text: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    f.write_all(text.as_bytes())
 }
 
 /// Writes to the file or stdout. A closed pipe (`| head`) is not an error.

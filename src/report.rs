@@ -2,6 +2,7 @@
 //! every output format shows.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -19,6 +20,27 @@ pub struct Report {
     pub upgrade: Upgrade,
     /// The rules that ran.
     pub rules: Vec<&'static Rule>,
+    /// The repository root that SARIF URIs, annotations and fingerprints are relative to
+    /// (see [`repo_root`]).
+    pub root: PathBuf,
+}
+
+/// The root that code scanning and the Actions runner resolve paths against:
+/// `$GITHUB_WORKSPACE` when set, else the git top-level above the current directory (the
+/// nearest ancestor holding `.git`), else the current directory. Symlinks are resolved,
+/// because GitHub cannot show alerts on symlinked paths.
+pub fn repo_root() -> PathBuf {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let root = std::env::var_os("GITHUB_WORKSPACE")
+        .filter(|w| !w.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            cwd.ancestors()
+                .find(|d| d.join(".git").exists())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or(cwd);
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 /// A diagnostic's place in a file.
@@ -85,6 +107,21 @@ impl Report {
             }
             Subject::Estate => None,
         }
+    }
+
+    /// A file's path relative to [`Report::root`], `/`-separated, symlinks resolved; `None`
+    /// for standard input and for files outside the root.
+    pub fn repo_path(&self, file: &SourceFile) -> Option<String> {
+        if file.path == "-" {
+            return None;
+        }
+        let path = Path::new(&file.path);
+        let resolved =
+            std::fs::canonicalize(path).unwrap_or_else(|_| crate::config::absolute(path));
+        resolved
+            .strip_prefix(&self.root)
+            .ok()
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
     }
 
     pub fn counts(&self) -> Counts {

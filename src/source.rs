@@ -21,13 +21,15 @@ pub struct SourceFile {
     /// As shown to people: relative to the current directory, `/`-separated; `-` for stdin.
     pub path: String,
     pub text: std::sync::Arc<str>,
-    line_starts: Vec<usize>,
+    /// Byte offset of each line (u32: files are at most [`MAX_FILE_BYTES`]).
+    line_starts: Vec<u32>,
 }
 
 impl SourceFile {
     pub fn new(path: String, text: String) -> SourceFile {
         let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
+        line_starts.shrink_to_fit();
         SourceFile {
             path,
             text: text.into(),
@@ -40,11 +42,11 @@ impl SourceFile {
         let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
             return "";
         };
+        let start = start as usize;
         let end = self
             .line_starts
             .get(line as usize)
-            .copied()
-            .unwrap_or(self.text.len());
+            .map_or(self.text.len(), |&e| e as usize);
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 
@@ -54,7 +56,7 @@ impl SourceFile {
             return self.text.len();
         };
         let line = self.line(pos.line);
-        start
+        start as usize
             + line
                 .char_indices()
                 .nth(pos.col as usize)
@@ -106,6 +108,16 @@ pub struct Loaded {
 /// Finds the files to read: files as given, directories recursively (`.yaml`, `.yml`,
 /// `.json`; hidden entries skipped), in a stable order.
 pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
+    discover_excluding(inputs, &|_| false)
+}
+
+/// [`discover`], leaving out the files `excluded` says no to (config `exclude` globs). Named
+/// files are excluded too, so that pre-commit, which passes changed files by name, honours
+/// the excludes; standard input never is.
+pub fn discover_excluding(
+    inputs: &[PathBuf],
+    excluded: &(dyn Fn(&Path) -> bool + Sync),
+) -> (Vec<PathBuf>, Vec<String>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for input in inputs {
@@ -124,7 +136,11 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     });
                 for entry in walker {
                     match entry {
-                        Ok(e) if e.file_type().is_file() && is_manifest(e.path()) => {
+                        Ok(e)
+                            if e.file_type().is_file()
+                                && is_manifest(e.path())
+                                && !excluded(e.path()) =>
+                        {
                             files.push(e.into_path())
                         }
                         Ok(_) => {}
@@ -141,6 +157,7 @@ pub fn discover(inputs: &[PathBuf]) -> (Vec<PathBuf>, Vec<String>) {
                     }
                 }
             }
+            Ok(_) if excluded(input) => {}
             Ok(_) => files.push(input.clone()),
             Err(e) => errors.push(format!("{}: {}", display_path(input), e)),
         }
@@ -166,31 +183,31 @@ pub fn display_path(path: &Path) -> String {
     s.strip_prefix("./").map(str::to_string).unwrap_or(s)
 }
 
-/// Reads and parses every input.
+/// Reads and parses every input. Each file is parsed as soon as it is read, so only the
+/// files in flight on each core are held as raw bytes, never the whole input at once.
 pub fn load(inputs: &[PathBuf]) -> Loaded {
-    let (paths, unreadable) = discover(inputs);
-    let read: Vec<(String, Result<Vec<u8>, String>)> = paths
+    load_excluding(inputs, &|_| false)
+}
+
+/// [`load`] without the files `excluded` says no to.
+pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sync)) -> Loaded {
+    let (paths, unreadable) = discover_excluding(inputs, excluded);
+    let parsed: Vec<FileResult> = paths
         .par_iter()
-        .map(|p| {
-            (
-                if p.as_os_str() == "-" {
-                    "-".to_string()
-                } else {
-                    display_path(p)
-                },
-                read_bytes(p),
-            )
+        .enumerate()
+        .map(|(file, p)| {
+            let path = if p.as_os_str() == "-" {
+                "-".to_string()
+            } else {
+                display_path(p)
+            };
+            parse_file(file, path, read_bytes(p))
         })
         .collect();
     let mut loaded = Loaded {
         unreadable,
         ..Loaded::default()
     };
-    let parsed: Vec<FileResult> = read
-        .into_par_iter()
-        .enumerate()
-        .map(|(file, (path, bytes))| parse_file(file, path, bytes))
-        .collect();
     for r in parsed {
         if let Some(error) = r.unreadable {
             loaded.unreadable.push(error);
@@ -203,30 +220,50 @@ pub fn load(inputs: &[PathBuf]) -> Loaded {
     loaded
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>, String> {
+/// What reading a file gave: its bytes, or only its size when that is over the limit.
+enum Bytes {
+    Read(Vec<u8>),
+    TooLarge(u64),
+}
+
+fn read_bytes(path: &Path) -> Result<Bytes, String> {
+    let limited = |buf: Vec<u8>| {
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            Bytes::TooLarge(buf.len() as u64)
+        } else {
+            Bytes::Read(buf)
+        }
+    };
     if path.as_os_str() == "-" {
         let mut buf = Vec::new();
         std::io::stdin()
             .take(MAX_FILE_BYTES + 1)
             .read_to_end(&mut buf)
             .map_err(|e| format!("-: cannot read standard input: {e}"))?;
-        return Ok(buf);
+        return Ok(limited(buf));
     }
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", display_path(path)))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{}: {e}", display_path(path)))?;
+    let shown = || display_path(path);
+    // Look before opening: opening a FIFO for reading blocks until a writer comes, and a
+    // device may never end. Only regular files (or symlinks to them) are read.
+    let meta = std::fs::metadata(path).map_err(|e| format!("{}: {e}", shown()))?;
     if !meta.is_file() {
-        return Err(format!(
-            "{}: not a regular file, skipped",
-            display_path(path)
-        ));
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(format!("{}: {what}, skipped", shown()));
     }
-    let mut buf = Vec::new();
+    if meta.len() > MAX_FILE_BYTES {
+        return Ok(Bytes::TooLarge(meta.len()));
+    }
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", shown()))?;
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    // The file may grow between the look and the read: never read past the limit.
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("{}: {e}", display_path(path)))?;
-    Ok(buf)
+        .map_err(|e| format!("{}: {e}", shown()))?;
+    Ok(limited(buf))
 }
 
 struct FileResult {
@@ -245,7 +282,7 @@ fn at_line(line: u32, col: u32) -> Span {
     }
 }
 
-fn parse_file(index: usize, path: String, bytes: Result<Vec<u8>, String>) -> FileResult {
+fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileResult {
     let mut result = FileResult {
         file: SourceFile::new(path, String::new()),
         objects: Vec::new(),
@@ -260,24 +297,25 @@ fn parse_file(index: usize, path: String, bytes: Result<Vec<u8>, String>) -> Fil
         message,
     };
     let bytes = match bytes {
-        Ok(b) => b,
+        Ok(Bytes::Read(b)) => b,
+        Ok(Bytes::TooLarge(size)) => {
+            result.problems.push(problem(
+                at_line(1, 0),
+                Severity::Error,
+                format!(
+                    "file is {} MiB, larger than the limit of {} MiB; not read (split it, or check the objects it holds separately)",
+                    size.div_ceil(1024 * 1024),
+                    MAX_FILE_BYTES / (1024 * 1024)
+                ),
+            ));
+            return result;
+        }
         Err(e) => {
             result.unreadable = Some(e);
             return result;
         }
     };
-    if bytes.len() as u64 > MAX_FILE_BYTES {
-        result.problems.push(problem(
-            at_line(1, 0),
-            Severity::Error,
-            format!(
-                "file is larger than {} MiB; not read",
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        ));
-        return result;
-    }
-    let text = match decode(&bytes) {
+    let text = match decode(bytes) {
         Ok(t) => t,
         Err((pos, message)) => {
             result.problems.push(problem(
@@ -350,8 +388,11 @@ fn helm_template_line(text: &str) -> Option<u32> {
     None
 }
 
-fn decode(bytes: &[u8]) -> Result<String, (Pos, String)> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// The text of a file. Takes the bytes so that UTF-8, the common case, needs no copy.
+fn decode(mut bytes: Vec<u8>) -> Result<String, (Pos, String)> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     if let Some(rest) = bytes.strip_prefix(b"\xFF\xFE") {
         return decode_utf16(rest, u16::from_le_bytes);
     }
@@ -365,9 +406,10 @@ fn decode(bytes: &[u8]) -> Result<String, (Pos, String)> {
             "binary file (it contains NUL bytes), not YAML or JSON".into(),
         ));
     }
-    match std::str::from_utf8(bytes) {
-        Ok(s) => Ok(s.to_string()),
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok(s),
         Err(e) => {
+            let (bytes, e) = (e.as_bytes(), e.utf8_error());
             let valid = &bytes[..e.valid_up_to()];
             let line = valid.iter().filter(|&&b| b == b'\n').count() as u32 + 1;
             let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -394,7 +436,7 @@ fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, (Pos, 
         .map_err(|_| (Pos { line: 1, col: 0 }, "invalid UTF-16 text".to_string()))
 }
 
-fn add_document(file: usize, doc_index: usize, root: Node, result: &mut FileResult) {
+fn add_document(file: usize, doc_index: usize, mut root: Node, result: &mut FileResult) {
     let span = root.span;
     let problem = |message: String| ReadProblem {
         file,
@@ -435,8 +477,17 @@ fn add_document(file: usize, doc_index: usize, root: Node, result: &mut FileResu
     };
     let (api_version, kind) = (api_version.to_string(), kind.to_string());
     if kind.ends_with("List") && api_version == "v1" {
-        if let Some(items) = root.get("items") {
-            let Value::Seq(items) = items.value.clone() else {
+        // Taken out of the list rather than copied: a `kubectl get -o yaml` dump is one
+        // list holding the whole file.
+        let items = match &mut root.value {
+            Value::Map(entries) => entries
+                .iter_mut()
+                .find(|e| e.key == "items")
+                .map(|e| std::mem::replace(&mut e.value.value, Value::Null)),
+            _ => None,
+        };
+        if let Some(items) = items {
+            let Value::Seq(items) = items else {
                 result
                     .problems
                     .push(problem(format!("{kind}: items must be a list")));
@@ -517,9 +568,9 @@ mod tests {
 
     #[test]
     fn decode_reports_the_first_bad_byte() {
-        let err = decode(b"a: 1\nb: caf\xE9\n").unwrap_err();
+        let err = decode(b"a: 1\nb: caf\xE9\n".to_vec()).unwrap_err();
         assert_eq!(err.0, Pos { line: 2, col: 6 });
-        assert!(decode(b"\xEF\xBB\xBFa: 1\n").is_ok());
-        assert!(decode(b"a\x00b").unwrap_err().1.contains("binary"));
+        assert_eq!(decode(b"\xEF\xBB\xBFa: 1\n".to_vec()).unwrap(), "a: 1\n");
+        assert!(decode(b"a\x00b".to_vec()).unwrap_err().1.contains("binary"));
     }
 }

@@ -8,6 +8,8 @@
 //! the tree ourselves also lets us bound alias expansion and nesting depth, which no
 //! off-the-shelf loader does.
 
+pub mod de;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -428,16 +430,23 @@ impl Builder {
                 })?;
                 let (value, start, anchor) = match frame {
                     Frame::Seq {
-                        items,
+                        mut items,
                         start,
                         anchor,
-                    } => (Value::Seq(items), start, anchor),
+                    } => {
+                        // The tree lives as long as the run; growth slack is a third of it.
+                        items.shrink_to_fit();
+                        (Value::Seq(items), start, anchor)
+                    }
                     Frame::Map {
-                        entries,
+                        mut entries,
                         start,
                         anchor,
                         ..
-                    } => (Value::Map(entries), start, anchor),
+                    } => {
+                        entries.shrink_to_fit();
+                        (Value::Map(entries), start, anchor)
+                    }
                 };
                 // A block collection's end event is zero-width where the next token starts
                 // (often lines later); a flow collection's is its closing bracket.

@@ -3,10 +3,17 @@
 
 use std::fmt::Write;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+use std::sync::Arc;
+
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
+    MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 
 use crate::diagnostic::Severity;
 use crate::report::Report;
+use crate::source::SourceFile;
+use crate::yaml::Span;
 
 fn plural(n: usize, word: &str) -> String {
     if n == 1 {
@@ -95,6 +102,8 @@ pub fn render(report: &Report, color: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_context_lines(1)
         .with_width(100);
+    // miette counts lines from the start of the text for every snippet; see [`Window`].
+    let mut lone_cr: std::collections::HashMap<*const SourceFile, bool> = Default::default();
     for d in &report.diagnostics {
         let subject = report.subject_name(d);
         let title = match &subject {
@@ -138,7 +147,16 @@ pub fn render(report: &Report, color: bool) -> String {
                     .map(|f| f.to_string())
                     .unwrap_or_else(|| "here".to_string());
                 diag = diag.with_label(LabeledSpan::at(start..end, label));
-                let source = NamedSource::new(l.file.path.clone(), l.file.text.clone());
+                let source = NamedSource::new(
+                    l.file.path.clone(),
+                    Window::around(
+                        l.file,
+                        l.span,
+                        *lone_cr
+                            .entry(l.file as *const SourceFile)
+                            .or_insert_with(|| has_lone_cr(&l.file.text)),
+                    ),
+                );
                 let report = miette::Report::new(diag).with_source_code(source);
                 let _ = handler.render_report(&mut rendered, report.as_ref());
             }
@@ -174,4 +192,148 @@ pub fn render(report: &Report, color: bool) -> String {
         plural(report.file_count(), "file"),
     );
     out
+}
+
+/// The lines of a file around one finding, as miette's source. miette finds a span's line by
+/// scanning the text from its first byte, so handing it the whole file made the report
+/// quadratic in file size (seconds for a generated estate of 100,000 objects). The window
+/// starts at a line start a few lines before the span (found through the file's line index)
+/// and ends a few lines after it; miette's own algorithm runs on it, and its line numbers
+/// and offsets are shifted back, so the output is byte for byte what the whole text gives.
+struct Window {
+    text: Arc<str>,
+    start: usize,
+    end: usize,
+    /// 0-based number of the window's first line.
+    first_line: usize,
+}
+
+/// Context lines the window covers on each side; a request for more reads the whole text.
+const WINDOW_CONTEXT: u32 = 3;
+
+impl Window {
+    fn around(file: &SourceFile, span: Span, lone_cr: bool) -> Window {
+        let whole = Window {
+            text: file.text.clone(),
+            start: 0,
+            end: file.text.len(),
+            first_line: 0,
+        };
+        // A lone CR is a line break to miette but not to the line index.
+        if lone_cr {
+            return whole;
+        }
+        let first = span.start.line.saturating_sub(WINDOW_CONTEXT).max(1);
+        let last = span.end.line.max(span.start.line) + WINDOW_CONTEXT + 1;
+        let start = file.offset(crate::yaml::Pos {
+            line: first,
+            col: 0,
+        });
+        let end = if (last as usize) < file.line_count() {
+            file.offset(crate::yaml::Pos {
+                line: last + 1,
+                col: 0,
+            })
+        } else {
+            file.text.len()
+        };
+        Window {
+            start,
+            end: end.max(start),
+            first_line: first as usize - 1,
+            ..whole
+        }
+    }
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inside = span.offset() >= self.start && span.offset() + span.len() <= self.end;
+        let context = WINDOW_CONTEXT as usize;
+        if !inside || context_lines_before > context || context_lines_after > context {
+            return self
+                .text
+                .read_span(span, context_lines_before, context_lines_after);
+        }
+        let local = SourceSpan::new((span.offset() - self.start).into(), span.len());
+        let window = self.text[self.start..self.end].as_bytes();
+        let contents = window.read_span(&local, context_lines_before, context_lines_after)?;
+        Ok(Box::new(MietteSpanContents::new(
+            contents.data(),
+            SourceSpan::new(
+                (contents.span().offset() + self.start).into(),
+                contents.span().len(),
+            ),
+            contents.line() + self.first_line,
+            contents.column(),
+            contents.line_count() + self.first_line,
+        )))
+    }
+}
+
+fn has_lone_cr(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes
+        .iter()
+        .enumerate()
+        .any(|(i, &b)| b == b'\r' && bytes.get(i + 1) != Some(&b'\n'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::Pos;
+
+    /// miette must see the same contents through the window as through the whole text.
+    #[test]
+    fn window_reads_what_the_whole_text_reads() {
+        let text: String = (1..=40)
+            .map(|i| match i % 7 {
+                0 => "\n".to_string(),
+                3 => format!("  key{i}: |\n    block {i}\r\n"),
+                _ => format!("  key{i}: value {i} é\n"),
+            })
+            .collect();
+        let file = SourceFile::new("a.yaml".into(), text.clone());
+        let whole: &str = &text;
+        for line in 1..=file.line_count() as u32 {
+            for (col, end_line, end_col) in [
+                (0, line, 3),
+                (2, line, 5),
+                (2, line + 1, 2),
+                (0, line + 2, 0),
+            ] {
+                let span = Span {
+                    start: Pos { line, col },
+                    end: Pos {
+                        line: end_line,
+                        col: end_col,
+                    },
+                };
+                let (start, end) = (file.offset(span.start), file.offset(span.end));
+                let source_span = SourceSpan::new(start.into(), end.saturating_sub(start));
+                let window = Window::around(&file, span, false);
+                for (before, after) in [(0, 0), (1, 1), (2, 3), (5, 5)] {
+                    let a = window.read_span(&source_span, before, after);
+                    let b = whole.read_span(&source_span, before, after);
+                    match (a, b) {
+                        (Ok(a), Ok(b)) => {
+                            let at = format!("line {line} span {span:?} context {before}/{after}");
+                            assert_eq!(a.data(), b.data(), "{at}");
+                            assert_eq!(a.span(), b.span(), "{at}");
+                            assert_eq!(a.line(), b.line(), "{at}");
+                            assert_eq!(a.column(), b.column(), "{at}");
+                            assert_eq!(a.line_count(), b.line_count(), "{at}");
+                        }
+                        (a, b) => assert_eq!(a.is_ok(), b.is_ok()),
+                    }
+                }
+            }
+        }
+    }
 }

@@ -4,9 +4,11 @@
 
 use serde_json::{json, Value};
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Severity, Subject};
 use crate::report::Report;
 use crate::rules::Rule;
+use crate::source::SourceFile;
+use crate::yaml::Span;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -84,6 +86,46 @@ pub fn fingerprint(parts: &[&str]) -> String {
     format!("{hash:016x}")
 }
 
+/// The most results GitHub code scanning accepts in one run; a bigger file is rejected.
+pub const MAX_RESULTS: usize = 25_000;
+
+/// Where a file is, for code scanning: relative to the repository root (git top-level or
+/// `$GITHUB_WORKSPACE`, never the current directory), percent-encoded. A file outside the
+/// root gets an absolute `file://` URI, which upload-sarif relativizes or drops.
+pub fn artifact_uri(report: &Report, file: &SourceFile) -> String {
+    match report.repo_path(file) {
+        Some(rel) => uri_path(&rel),
+        None => {
+            let abs = crate::config::absolute(std::path::Path::new(&file.path));
+            let abs = abs.to_string_lossy().replace('\\', "/");
+            format!(
+                "file://{}{}",
+                if abs.starts_with('/') { "" } else { "/" },
+                uri_path(&abs)
+            )
+        }
+    }
+}
+
+/// A SARIF region: 1-based lines and UTF-16 columns, end column exclusive, never ending
+/// before it starts.
+fn region(file: &SourceFile, span: Span) -> Value {
+    let (start, end) = (span.start, span.end);
+    let start_line = start.line.max(1);
+    let end_line = end.line.max(start_line);
+    let start_column = file.utf16_column(start);
+    let mut end_column = file.utf16_column(end);
+    if end_line == start_line {
+        end_column = end_column.max(start_column);
+    }
+    json!({
+        "startLine": start_line,
+        "startColumn": start_column,
+        "endLine": end_line,
+        "endColumn": end_column,
+    })
+}
+
 /// Percent-encodes a relative path into a valid URI reference.
 pub fn uri_path(path: &str) -> String {
     let mut out = String::new();
@@ -98,7 +140,12 @@ pub fn uri_path(path: &str) -> String {
     out
 }
 
-fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
+/// A finding's identity, independent of where it sits in the file: rule + object identity
+/// (apiVersion, kind, namespace, name) + field path. Findings about a file rather than an
+/// object (a document that does not parse) use the file's repository path and the message
+/// with its digits removed, since those digits are line numbers. Used for SARIF
+/// `partialFingerprints` and for baselines.
+pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
     let field = d.field().map(ToString::to_string).unwrap_or_default();
     match d.object() {
         Some(id) => {
@@ -115,27 +162,27 @@ fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
         None => {
             let path = report
                 .location(d)
-                .map(|l| l.file.path.clone())
+                .map(|l| {
+                    report
+                        .repo_path(l.file)
+                        .unwrap_or_else(|| l.file.path.clone())
+                })
                 .unwrap_or_default();
-            fingerprint(&[d.code, &path, &d.message])
+            let message: String = d.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+            fingerprint(&[d.code, &path, &message])
         }
     }
 }
 
 fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     let mut location = serde_json::Map::new();
-    if let Some(l) = report.location(d) {
-        let (start, end) = (l.span.start, l.span.end);
+    // Standard input has no file to point at.
+    if let Some(l) = report.location(d).filter(|l| l.file.path != "-") {
         location.insert(
             "physicalLocation".into(),
             json!({
-                "artifactLocation": {"uri": uri_path(&l.file.path)},
-                "region": {
-                    "startLine": start.line,
-                    "startColumn": l.file.utf16_column(start),
-                    "endLine": end.line.max(start.line),
-                    "endColumn": l.file.utf16_column(end),
-                },
+                "artifactLocation": {"uri": artifact_uri(report, l.file)},
+                "region": region(l.file, l.span),
             }),
         );
     }
@@ -171,13 +218,74 @@ fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     if let Some(field) = d.field() {
         r["properties"] = json!({"field": field.to_string()});
     }
+    if let Some(fixes) = fixes(report, d) {
+        r["fixes"] = fixes;
+    }
     r
 }
 
+/// The safe or unsafe fix as whole-line replacements in the file that was read.
+fn fixes(report: &Report, d: &Diagnostic) -> Option<Value> {
+    let fix = d.fix.as_ref()?;
+    let change = crate::fix::replacement(report, d)?;
+    let file = &report.files[change.file];
+    Some(json!([{
+        "description": {"text": format!("{} ({})", fix.title, match fix.applicability {
+            crate::diagnostic::Applicability::Safe => "safe",
+            _ => "unsafe: applied only with --unsafe-fixes",
+        })},
+        "artifactChanges": [{
+            "artifactLocation": {"uri": uri_path(&file.path)},
+            "replacements": [{
+                "deletedRegion": {
+                    "startLine": change.start.line,
+                    "startColumn": file.utf16_column(change.start),
+                    "endLine": change.end.line,
+                    "endColumn": file.utf16_column(change.end),
+                },
+                "insertedContent": {"text": change.inserted},
+            }],
+        }],
+    }]))
+}
+
 pub fn render(report: &Report) -> String {
+    render_capped(report, MAX_RESULTS)
+}
+
+/// Renders at most `cap` results: when there are more, the most severe are kept (in their
+/// usual order) and a notification says how many were left out.
+pub fn render_capped(report: &Report, cap: usize) -> String {
     let rules: Vec<Value> = report.rules.iter().map(|r| rule_descriptor(r)).collect();
-    let results: Vec<Value> = report
+    // A finding about neither an object nor a file (an input path that could not be read)
+    // has no location, and code scanning rejects results without one: it is reported as a
+    // notification instead, below.
+    let mut shown: Vec<&Diagnostic> = report
         .diagnostics
+        .iter()
+        .filter(|d| d.subject != Subject::Estate)
+        .collect();
+    let omitted = shown.len().saturating_sub(cap);
+    if omitted > 0 {
+        let mut by_severity: Vec<usize> = (0..shown.len()).collect();
+        // Stable: within a severity the earlier (sorted) findings win.
+        by_severity.sort_by_key(|&i| std::cmp::Reverse(shown[i].severity));
+        let mut keep: Vec<usize> = by_severity.into_iter().take(cap).collect();
+        keep.sort_unstable();
+        shown = keep.into_iter().map(|i| shown[i]).collect();
+    }
+    // The engine sorts by the path as shown (relative to the current directory); code
+    // scanning sees repository paths, so order by those (stable: ties keep engine order).
+    shown.sort_by_cached_key(|d| match report.location(d) {
+        Some(l) => (
+            artifact_uri(report, l.file),
+            l.span.start.line,
+            l.file.utf16_column(l.span.start),
+            d.code,
+        ),
+        None => (String::new(), 0, 0, d.code),
+    });
+    let results: Vec<Value> = shown
         .iter()
         .map(|d| {
             result(
@@ -187,20 +295,51 @@ pub fn render(report: &Report) -> String {
             )
         })
         .collect();
-    let notifications: Vec<Value> = report
-        .notes
+    let mut notifications: Vec<Value> = Vec::new();
+    if omitted > 0 {
+        notifications.push(json!({
+            "level": "warning",
+            "message": {"text": format!(
+                "{omitted} of {} results were left out: GitHub code scanning accepts at most {cap} per run, so the most severe were kept. Run istio-preflight locally for the full list.",
+                omitted + cap
+            )},
+        }));
+    }
+    for d in report
+        .diagnostics
         .iter()
-        .map(|n| {
-            let mut v = json!({"level": "note", "message": {"text": n.message}});
-            if let Some(f) = n.file {
-                v["locations"] = json!([{"physicalLocation": {
-                    "artifactLocation": {"uri": uri_path(&report.files[f].path)},
-                    "region": {"startLine": n.line.max(1)},
-                }}]);
-            }
-            v
-        })
-        .collect();
+        .filter(|d| d.subject == Subject::Estate)
+    {
+        notifications.push(json!({
+            "level": level(d.severity),
+            "message": {"text": d.message},
+            "descriptor": {"id": d.code},
+        }));
+    }
+    // Files that could not be parsed are findings (IPF001) and also a problem for the run.
+    for d in &report.diagnostics {
+        if let (Subject::File { .. }, Some(l)) = (&d.subject, report.location(d)) {
+            notifications.push(json!({
+                "level": "error",
+                "message": {"text": format!("{}: {}", l.file.path, d.message)},
+                "descriptor": {"id": d.code},
+                "locations": [{"physicalLocation": {
+                    "artifactLocation": {"uri": artifact_uri(report, l.file)},
+                    "region": region(l.file, l.span),
+                }}],
+            }));
+        }
+    }
+    for n in &report.notes {
+        let mut v = json!({"level": "note", "message": {"text": n.message}});
+        if let Some(f) = n.file {
+            v["locations"] = json!([{"physicalLocation": {
+                "artifactLocation": {"uri": artifact_uri(report, &report.files[f])},
+                "region": {"startLine": n.line.max(1)},
+            }}]);
+        }
+        notifications.push(v);
+    }
     let log = json!({
         "$schema": SCHEMA_URI,
         "version": "2.1.0",

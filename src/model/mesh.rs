@@ -227,6 +227,18 @@ impl Mesh {
                 mesh.tags.insert(tag.to_string(), rev.to_string());
             }
         }
+        // Since 1.28 every tag also gets a Service `istiod-revision-tag-<tag>`
+        // (istio/istio `manifests/charts/istio-control/istio-discovery/templates/revision-tags-svc.yaml`).
+        for (_, o) in inv.of_kind("Service") {
+            if !o.name.starts_with("istiod-revision-tag-") {
+                continue;
+            }
+            if let (Some(tag), Some(rev)) = (o.label("istio.io/tag"), o.label("istio.io/rev")) {
+                mesh.tags
+                    .entry(tag.to_string())
+                    .or_insert_with(|| rev.to_string());
+            }
+        }
 
         let istio_namespaces: Vec<String> = if mesh.control_planes.is_empty() {
             vec!["istio-system".to_string()]
@@ -361,6 +373,23 @@ impl Mesh {
             })
     }
 
+    /// The proxy image the injector of `revision` puts into pods, from the `values` of its
+    /// `istio-sidecar-injector[-<rev>]` ConfigMap: (ConfigMap, hub, tag). `None` when the
+    /// ConfigMap is not in the input or pins a full image in `global.proxy.image`.
+    pub fn injector_image(&self, revision: &str) -> Option<(ObjectId, String, String)> {
+        let (id, values) = self.injector_values.get(revision)?;
+        let text = |p: &str| values.pointer(p).and_then(serde_json::Value::as_str);
+        let image = text("/global/proxy/image").unwrap_or("proxyv2");
+        if image.contains('/') || image.contains(':') {
+            return None;
+        }
+        let tag = match values.pointer("/global/tag")? {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Some((*id, text("/global/hub")?.to_string(), tag))
+    }
+
     /// The control plane whose version [`Mesh::current_version`] reports, when that version
     /// comes from a control plane of the input (not from `--current` alone).
     pub fn current_control_plane(&self) -> Option<&ControlPlane> {
@@ -384,7 +413,12 @@ impl Mesh {
     /// injector's own label-over-annotation precedence.
     pub fn membership(&self, inv: &Inventory, w: &Workload) -> Membership {
         let o = inv.object(w.object);
-        if w.proxy_container().is_some() {
+        // `image: auto` is the gateway chart's placeholder for the injector to fill in, not an
+        // injected proxy: whether it gets one depends on the labels, as for any pod.
+        let injected = w
+            .proxy_container()
+            .is_some_and(|(c, _, _)| c.image.as_deref() != Some("auto"));
+        if injected {
             // Already injected (a pod read from a cluster): the revision that injected it.
             let requested = w
                 .label("istio.io/rev")

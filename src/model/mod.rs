@@ -2,15 +2,24 @@
 //! the mesh facts derived from them. Manifests and a live cluster build the same inventory;
 //! rules never learn where an object came from.
 
+pub mod capacity;
+pub mod component;
 pub mod crd;
 pub mod date;
+pub mod disruption;
 pub mod duration;
+pub mod envoyfilter;
+pub mod gateway;
 pub mod install;
+pub mod intstr;
 pub mod mesh;
 pub mod path;
+pub mod protocol;
+pub mod quantity;
 pub mod schema;
 pub mod selector;
 pub mod version;
+pub mod webhook;
 pub mod workload;
 
 use std::collections::HashMap;
@@ -145,6 +154,8 @@ pub struct Inventory {
     /// (namespace, label key, label value) → workloads whose pods carry that label.
     workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
+    /// Object → its workload (an object runs at most one pod template).
+    workload_by_object: HashMap<ObjectId, usize>,
     pub mesh: mesh::Mesh,
 }
 
@@ -175,6 +186,7 @@ impl Inventory {
                     .push(i);
             }
             inv.workloads_by_namespace.entry(ns).or_default().push(i);
+            inv.workload_by_object.insert(w.object, i);
         }
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
@@ -231,6 +243,13 @@ impl Inventory {
             .iter()
             .map(move |&i| &self.workloads[i])
             .filter(move |w| selector.matches(&w.pod_labels))
+    }
+
+    /// The workload an object defines (a Deployment's pod template, a Pod), if any.
+    pub fn workload_of(&self, id: ObjectId) -> Option<&Workload> {
+        self.workload_by_object
+            .get(&id)
+            .map(|&i| &self.workloads[i])
     }
 
     pub fn object(&self, id: ObjectId) -> &Object {

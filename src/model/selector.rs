@@ -102,6 +102,31 @@ impl Selector {
     }
 }
 
+/// kubectl's selector syntax (`istio.io/rev in (canary),!istio-injection`); `everything`
+/// for the empty selector.
+impl std::fmt::Display for Selector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.requirements.is_empty() {
+            return f.write_str("everything");
+        }
+        let parts: Vec<String> = self
+            .requirements
+            .iter()
+            .map(|r| match &r.op {
+                Operator::In(values) if values.len() == 1 => format!("{}={}", r.key, values[0]),
+                Operator::In(values) => format!("{} in ({})", r.key, values.join(",")),
+                Operator::NotIn(values) if values.len() == 1 => {
+                    format!("{}!={}", r.key, values[0])
+                }
+                Operator::NotIn(values) => format!("{} notin ({})", r.key, values.join(",")),
+                Operator::Exists => r.key.clone(),
+                Operator::DoesNotExist => format!("!{}", r.key),
+            })
+            .collect();
+        f.write_str(&parts.join(","))
+    }
+}
+
 /// Label values are strings; YAML may have typed them (`version: 1`), and Kubernetes would
 /// reject that, but for matching we compare the text.
 pub fn scalar_string(node: &Node) -> String {
@@ -147,6 +172,16 @@ mod tests {
         assert!(!s.matches(&labels(&[("app", "cart"), ("tier", "web"), ("canary", "")])));
         assert!(!s.matches(&labels(&[("app", "cart"), ("tier", "web"), ("env", "dev")])));
         assert!(!s.matches(&labels(&[("tier", "web")])));
+    }
+
+    #[test]
+    fn displays_as_kubectl_selector() {
+        let node = parse_str("matchLabels: {app: cart}\nmatchExpressions:\n- {key: tier, operator: In, values: [web, api]}\n- {key: canary, operator: DoesNotExist}\n- {key: env, operator: NotIn, values: [dev]}\n- {key: team, operator: Exists}\n").unwrap().unwrap();
+        assert_eq!(
+            Selector::from_node(&node).to_string(),
+            "app=cart,tier in (web,api),!canary,env!=dev,team"
+        );
+        assert_eq!(Selector::default().to_string(), "everything");
     }
 
     #[test]

@@ -96,6 +96,23 @@ pub fn image_hub(image: &str) -> &str {
     }
 }
 
+/// A hub as the container runtime resolves it, so that `istio`, `docker.io/istio` and
+/// `index.docker.io/istio` compare equal: a first segment without `.` or `:` (and not
+/// `localhost`) is a Docker Hub namespace.
+pub fn normalize_hub(hub: &str) -> String {
+    let hub = hub.trim_end_matches('/');
+    let first = hub.split('/').next().unwrap_or_default();
+    if hub.is_empty() {
+        "docker.io/library".to_string()
+    } else if first == "index.docker.io" || first == "registry-1.docker.io" {
+        format!("docker.io{}", &hub[first.len()..])
+    } else if first.contains('.') || first.contains(':') || first == "localhost" {
+        hub.to_string()
+    } else {
+        format!("docker.io/{hub}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,6 +141,16 @@ mod tests {
         assert!(Version::from_image("localhost:5000/proxyv2").is_none());
         assert_eq!(image_name("localhost:5000/istio/proxyv2:1.2.3"), "proxyv2");
         assert_eq!(image_hub("docker.io/istio/pilot:1.2.3"), "docker.io/istio");
+        assert_eq!(normalize_hub("istio"), "docker.io/istio");
+        assert_eq!(normalize_hub("index.docker.io/istio"), "docker.io/istio");
+        assert_eq!(
+            normalize_hub("gcr.io/istio-release"),
+            "gcr.io/istio-release"
+        );
+        assert_eq!(
+            normalize_hub("localhost:5000/istio"),
+            "localhost:5000/istio"
+        );
         assert_eq!(
             Version::parse("1.26")
                 .unwrap()

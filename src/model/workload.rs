@@ -130,17 +130,18 @@ impl Workload {
 /// Reads every workload and checks the shape of the other kinds rules read.
 pub fn extract(objects: &[Object]) -> (Vec<Workload>, Vec<ShapeError>) {
     use rayon::prelude::*;
-    let results: Vec<Result<Option<Workload>, ShapeError>> = objects
+    // Only workloads and errors are collected: a slot per object would hold a whole typed
+    // pod spec for every Service and ConfigMap too.
+    let results: Vec<Result<Workload, ShapeError>> = objects
         .par_iter()
         .enumerate()
-        .map(|(id, o)| read_workload(id, o))
+        .filter_map(|(id, o)| read_workload(id, o).transpose())
         .collect();
-    let mut workloads = Vec::new();
+    let mut workloads = Vec::with_capacity(results.len());
     let mut problems = Vec::new();
     for r in results {
         match r {
-            Ok(Some(w)) => workloads.push(w),
-            Ok(None) => {}
+            Ok(w) => workloads.push(w),
             Err(e) => problems.push(e),
         }
     }
@@ -180,8 +181,7 @@ fn controller_present(o: &Object, names: &std::collections::HashSet<(&str, &str,
 }
 
 fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError> {
-    let json = o.root.to_json();
-    serde_path_to_error::deserialize::<_, T>(json).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(&o.root).map_err(|e| {
         let path = FieldPath(
             e.path()
                 .iter()

@@ -9,8 +9,14 @@ pub mod ipf001_invalid_manifest;
 pub mod ipf101_proxy_version_skew;
 pub mod ipf102_upgrade_hop_too_large;
 pub mod ipf103_kubernetes_version_unsupported;
+pub mod ipf104_component_version_mismatch;
 pub mod ipf105_istio_version_eol;
+pub mod ipf201_stale_injection_webhook;
+pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
+pub mod ipf204_overlapping_injectors;
+pub mod ipf205_revision_not_found;
+pub mod ipf206_injection_label_pins_default;
 pub mod ipf301_crd_missing;
 pub mod ipf302_crd_not_established;
 pub mod ipf303_crds_behind_target;
@@ -18,9 +24,19 @@ pub mod ipf304_api_version_not_served;
 pub mod ipf305_schema_invalid_for_target;
 pub mod ipf306_deprecated_annotation;
 pub mod ipf307_removed_install_setting;
+pub mod ipf308_envoyfilter_needs_review;
 pub mod ipf309_behavior_change;
+pub mod ipf401_pdb_blocks_eviction;
+pub mod ipf402_missing_pdb;
+pub mod ipf403_rolling_update_capacity_loss;
+pub mod ipf404_single_replica_meshed_workload;
 pub mod ipf405_grace_period_shorter_than_drain;
 pub mod ipf406_proxy_start_not_held;
+pub mod ipf407_long_lived_connections_drain;
+pub mod ipf501_no_capacity_for_second_control_plane;
+pub mod ipf502_istiod_pdb_blocks_drain;
+pub mod ipf503_gateway_in_place_upgrade;
+pub mod ipf504_duplicate_gateway_loadbalancer;
 
 /// Every rule, in code order. Adding a rule means adding its file and one line here.
 pub static RULES: &[&Rule] = &[
@@ -28,8 +44,14 @@ pub static RULES: &[&Rule] = &[
     &ipf101_proxy_version_skew::RULE,
     &ipf102_upgrade_hop_too_large::RULE,
     &ipf103_kubernetes_version_unsupported::RULE,
+    &ipf104_component_version_mismatch::RULE,
     &ipf105_istio_version_eol::RULE,
+    &ipf201_stale_injection_webhook::RULE,
+    &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
+    &ipf204_overlapping_injectors::RULE,
+    &ipf205_revision_not_found::RULE,
+    &ipf206_injection_label_pins_default::RULE,
     &ipf301_crd_missing::RULE,
     &ipf302_crd_not_established::RULE,
     &ipf303_crds_behind_target::RULE,
@@ -37,9 +59,19 @@ pub static RULES: &[&Rule] = &[
     &ipf305_schema_invalid_for_target::RULE,
     &ipf306_deprecated_annotation::RULE,
     &ipf307_removed_install_setting::RULE,
+    &ipf308_envoyfilter_needs_review::RULE,
     &ipf309_behavior_change::RULE,
+    &ipf401_pdb_blocks_eviction::RULE,
+    &ipf402_missing_pdb::RULE,
+    &ipf403_rolling_update_capacity_loss::RULE,
+    &ipf404_single_replica_meshed_workload::RULE,
     &ipf405_grace_period_shorter_than_drain::RULE,
     &ipf406_proxy_start_not_held::RULE,
+    &ipf407_long_lived_connections_drain::RULE,
+    &ipf501_no_capacity_for_second_control_plane::RULE,
+    &ipf502_istiod_pdb_blocks_drain::RULE,
+    &ipf503_gateway_in_place_upgrade::RULE,
+    &ipf504_duplicate_gateway_loadbalancer::RULE,
 ];
 
 /// A rule: its metadata, its documentation (the doc comment of its declaration) and its check.
@@ -225,4 +257,46 @@ pub fn find(code: &str) -> Option<&'static Rule> {
         .iter()
         .copied()
         .find(|r| r.code.eq_ignore_ascii_case(code) || r.name == code)
+}
+
+/// Runs one rule over YAML documents, for rule unit tests that need inputs a fixture folder
+/// cannot hold (objects whose names Istio fixes, cases that need an otherwise empty input).
+#[cfg(test)]
+pub(crate) fn run_rule(
+    rule: &'static Rule,
+    docs: &[&str],
+    upgrade: &Upgrade,
+) -> (Inventory, Vec<Diagnostic>) {
+    use crate::model::{mesh::MeshOptions, Object, Origin};
+    let objects = docs
+        .iter()
+        .map(|text| {
+            let root = crate::yaml::parse_str(text)
+                .expect("valid YAML")
+                .expect("a document");
+            Object {
+                api_version: root.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
+                kind: root.str_at(&["kind"]).unwrap_or_default().to_string(),
+                name: root
+                    .str_at(&["metadata", "name"])
+                    .unwrap_or_default()
+                    .to_string(),
+                declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
+                root,
+                origin: Origin::Cluster,
+            }
+        })
+        .collect();
+    let (inventory, shape_errors) = Inventory::build(objects, &MeshOptions::default());
+    let cx = Context {
+        today: crate::model::date::Date::today_utc(),
+        inventory: &inventory,
+        upgrade,
+        read_problems: &[],
+        values: &[],
+        shape_errors: &shape_errors,
+    };
+    let mut sink = Sink::new(rule);
+    (rule.check)(&cx, &mut sink);
+    (inventory, sink.diagnostics)
 }

@@ -1,0 +1,335 @@
+//! `cargo run --release --bin istio-preflight-bench`: how far `check` is from the floor of
+//! merely parsing the same files with the same YAML parser, how it grows with the number of
+//! objects, how many cores it keeps busy and how much memory it needs per input byte.
+//!
+//! Every measurement runs in a fresh child process (this binary, re-executed), so the peak
+//! memory it reports (`VmHWM`) belongs to that measurement alone and no run warms the caches
+//! of the next one's allocator. Times are the median of `--runs` runs; peaks the largest.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use clap::Parser;
+use rayon::prelude::*;
+
+use istio_preflight::{cli, emit, generate, source, yaml};
+
+#[derive(Parser, Debug)]
+#[command(about = "Benchmarks istio-preflight check against the YAML-parsing floor")]
+struct Args {
+    /// Runs per measurement (the median time is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Sizes of the generated estates, in objects.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
+    sizes: Vec<usize>,
+    /// Seed of the generated estates.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Corpus root holding `apps/` and `bulk/` (default: ../shared/corpus beside the crate).
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Measure only the generated estates, or only the corpus.
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+    /// Write the generated estates here and keep them (default: a temporary directory,
+    /// removed afterwards).
+    #[arg(long, value_name = "DIR")]
+    keep_estates: Option<PathBuf>,
+    /// Internal: run one measurement in this process and print it.
+    #[arg(long, hide = true, value_enum)]
+    child: Option<Mode>,
+    /// Internal: the inputs of a child measurement.
+    #[arg(hide = true)]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Only {
+    Corpus,
+    Generated,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Mode {
+    /// Read and parse every file with `yaml::split_documents` + `yaml::parse_document`, in
+    /// parallel as the loader does, and keep the trees: the floor.
+    Parse,
+    /// `istio_preflight::check` end to end: discover, read, parse, build the inventory, run
+    /// every rule, sort.
+    Check,
+    /// `check` and then the human report (the default output format).
+    Human,
+}
+
+/// What one child measured.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sample {
+    wall_ms: f64,
+    cpu_ms: f64,
+    peak_kib: u64,
+    objects: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    if let Some(mode) = args.child {
+        let s = measure(mode, &args.paths);
+        println!("{} {} {} {}", s.wall_ms, s.cpu_ms, s.peak_kib, s.objects);
+        // Dropping a large inventory takes time that is not part of the measurement.
+        std::process::exit(0);
+    }
+    if cfg!(debug_assertions) {
+        eprintln!("warning: this is a debug build; run with `cargo run --release --bin istio-preflight-bench` for meaningful numbers");
+    }
+    println!("{}", machine());
+    println!(
+        "{:<26} {:>8} {:>6} {:>8} | {:>9} {:>9} {:>6} | {:>9} | {:>5} | {:>9} {:>9} {:>6}",
+        "input",
+        "objects",
+        "files",
+        "MiB",
+        "parse ms",
+        "check ms",
+        "ratio",
+        "+human ms",
+        "cores",
+        "parse MiB",
+        "check MiB",
+        "×input"
+    );
+    if args.only != Some(Only::Generated) {
+        let root = args
+            .corpus
+            .clone()
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+        let inputs = vec![root.join("apps"), root.join("bulk")];
+        if inputs.iter().all(|p| p.is_dir()) {
+            report("corpus apps+bulk", &inputs, args.runs);
+        } else {
+            println!(
+                "corpus apps+bulk: skipped, {} has no apps/ and bulk/ (pass --corpus DIR)",
+                root.display()
+            );
+        }
+    }
+    if args.only != Some(Only::Corpus) {
+        let keep = args.keep_estates.is_some();
+        let dir = args.keep_estates.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("istio-preflight-bench-{}", std::process::id()))
+        });
+        for &n in &args.sizes {
+            let estate = dir.join(format!("estate-{n}"));
+            if let Err(e) = generate::write_estate(&estate, n, args.seed) {
+                eprintln!(
+                    "cannot write the generated estate to {}: {e}",
+                    estate.display()
+                );
+                std::process::exit(2);
+            }
+            report(
+                &format!("generated {n}"),
+                std::slice::from_ref(&estate),
+                args.runs,
+            );
+            if !keep {
+                let _ = std::fs::remove_dir_all(&estate);
+            }
+        }
+        if !keep {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+    println!("load average after: {}", load_average());
+}
+
+/// Measures the three modes on one input, interleaved so that a burst of load elsewhere on
+/// the machine hits all three alike, and prints one row.
+fn report(label: &str, inputs: &[PathBuf], runs: usize) {
+    let (files, _) = source::discover(inputs);
+    let bytes: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut samples: [Vec<Sample>; 3] = Default::default();
+    for _ in 0..runs.max(1) {
+        for (i, mode) in ["parse", "check", "human"].iter().enumerate() {
+            match child(mode, inputs) {
+                Ok(s) => samples[i].push(s),
+                Err(e) => {
+                    println!("{label}: {mode} failed: {e}");
+                    return;
+                }
+            }
+        }
+    }
+    let [parse, check, human] = samples.map(|s| summarize(&s));
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "{:<26} {:>8} {:>6} {:>8.1} | {:>9.0} {:>9.0} {:>6.2} | {:>9.0} | {:>5.2} | {:>9.0} {:>9.0} {:>6.2}",
+        label,
+        check.objects,
+        files.len(),
+        mib(bytes),
+        parse.wall_ms,
+        check.wall_ms,
+        check.wall_ms / parse.wall_ms,
+        human.wall_ms,
+        check.cpu_ms / check.wall_ms,
+        parse.peak_kib as f64 / 1024.0,
+        check.peak_kib as f64 / 1024.0,
+        (check.peak_kib * 1024) as f64 / bytes.max(1) as f64,
+    );
+}
+
+/// Median time (and the CPU time of that run), largest peak.
+fn summarize(samples: &[Sample]) -> Sample {
+    let mut by_time = samples.to_vec();
+    by_time.sort_by(|a, b| a.wall_ms.total_cmp(&b.wall_ms));
+    let median = by_time[by_time.len() / 2];
+    Sample {
+        peak_kib: samples.iter().map(|s| s.peak_kib).max().unwrap_or(0),
+        ..median
+    }
+}
+
+fn child(mode: &str, inputs: &[PathBuf]) -> Result<Sample, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let out = Command::new(exe)
+        .arg("--child")
+        .arg(mode)
+        .arg("--")
+        .args(inputs)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!(
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let parse_err = |what: &str| format!("bad child output {text:?} ({what})");
+    if f.len() != 4 {
+        return Err(parse_err("fields"));
+    }
+    Ok(Sample {
+        wall_ms: f[0].parse().map_err(|_| parse_err("wall"))?,
+        cpu_ms: f[1].parse().map_err(|_| parse_err("cpu"))?,
+        peak_kib: f[2].parse().map_err(|_| parse_err("peak"))?,
+        objects: f[3].parse().map_err(|_| parse_err("objects"))?,
+    })
+}
+
+fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
+    let cpu_start = cpu_ms();
+    let start = Instant::now();
+    let objects = match mode {
+        Mode::Parse => {
+            let (files, _) = source::discover(paths);
+            let parsed: Vec<Vec<Result<yaml::Document, yaml::YamlError>>> = files
+                .par_iter()
+                .map(|path| {
+                    let Some(text) = std::fs::read(path)
+                        .ok()
+                        .and_then(|b| String::from_utf8(b).ok())
+                    else {
+                        return Vec::new();
+                    };
+                    yaml::split_documents(&text)
+                        .par_iter()
+                        .map(|(line, doc)| yaml::parse_document(doc, *line))
+                        .collect()
+                })
+                .collect();
+            let documents = parsed.iter().map(Vec::len).sum();
+            std::mem::forget(parsed);
+            documents
+        }
+        Mode::Check | Mode::Human => {
+            let mut argv: Vec<std::ffi::OsString> = vec!["istio-preflight".into(), "check".into()];
+            argv.extend(paths.iter().map(|p| p.clone().into_os_string()));
+            argv.extend(["--target".into(), "1.29.1".into()]);
+            let check_args = match cli::Cli::parse_from(argv).command {
+                cli::Command::Check(a) => a,
+                _ => unreachable!("built as a check command"),
+            };
+            let report = istio_preflight::check(&check_args).unwrap_or_else(|e| {
+                eprintln!("check failed: {e}");
+                std::process::exit(2)
+            });
+            if mode == Mode::Human {
+                let text = emit::render(&report, emit::Format::Human, false);
+                std::hint::black_box(text.len());
+            }
+            let objects = report.inventory.objects.len();
+            std::mem::forget(report);
+            objects
+        }
+    };
+    let wall_ms = start.elapsed().as_secs_f64() * 1000.0;
+    Sample {
+        wall_ms,
+        cpu_ms: cpu_ms() - cpu_start,
+        peak_kib: peak_kib(),
+        objects,
+    }
+}
+
+/// User + system CPU time of this process so far (from /proc; clock ticks of 10 ms, the
+/// Linux default), or 0 where /proc is missing.
+fn cpu_ms() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may hold spaces; fields after it are space-separated.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command name.
+    (ticks(11) + ticks(12)) * 10.0
+}
+
+/// Peak resident memory of this process (`VmHWM`), in KiB.
+fn peak_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!(
+        "machine: {cpu}, {cores} cores available, rayon threads {}; load average before: {}",
+        rayon::current_num_threads(),
+        load_average()
+    )
+}

@@ -1,0 +1,576 @@
+//! How many pods a workload runs and how many of them Kubernetes takes down at once: effective
+//! replicas (with HorizontalPodAutoscalers), the rollout strategies of Deployments,
+//! StatefulSets and DaemonSets with their defaults, and PodDisruptionBudget arithmetic as the
+//! disruption controller does it.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use super::intstr::{IntOrPercent, Rounding};
+use super::workload::{Workload, WorkloadKind};
+use super::{Inventory, ObjectId, Selector};
+use crate::yaml::{Node, Value};
+
+/// A HorizontalPodAutoscaler (any `autoscaling/*` version: v1 and v2 share these fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Autoscaler {
+    pub object: ObjectId,
+    /// `spec.minReplicas`, defaulted to 1 as the API server does.
+    pub min_replicas: i64,
+    pub max_replicas: Option<i64>,
+}
+
+/// HPAs indexed by the workload their `scaleTargetRef` names.
+#[derive(Debug, Default)]
+pub struct Autoscalers {
+    by_target: HashMap<(String, String, String), Autoscaler>,
+}
+
+impl Autoscalers {
+    pub fn build(inv: &Inventory) -> Autoscalers {
+        let mut by_target = HashMap::new();
+        for (id, o) in inv.of_kind("HorizontalPodAutoscaler") {
+            if !o.api_version.starts_with("autoscaling/") {
+                continue;
+            }
+            let Some(spec) = o.root.get("spec") else {
+                continue;
+            };
+            let (Some(kind), Some(name)) = (
+                spec.str_at(&["scaleTargetRef", "kind"]),
+                spec.str_at(&["scaleTargetRef", "name"]),
+            ) else {
+                continue;
+            };
+            let int = |key: &str| match spec.get(key).map(|n| &n.value) {
+                Some(Value::Int(i)) => Some(*i),
+                _ => None,
+            };
+            by_target
+                .entry((
+                    o.namespace().to_string(),
+                    kind.to_string(),
+                    name.to_string(),
+                ))
+                .or_insert(Autoscaler {
+                    object: id,
+                    min_replicas: int("minReplicas").unwrap_or(1),
+                    max_replicas: int("maxReplicas"),
+                });
+        }
+        Autoscalers { by_target }
+    }
+
+    /// The HPA that scales this workload, if any.
+    pub fn for_workload(&self, inv: &Inventory, w: &Workload) -> Option<&Autoscaler> {
+        let o = inv.object(w.object);
+        self.by_target
+            .get(&(o.namespace().to_string(), o.kind.clone(), o.name.clone()))
+    }
+
+    /// How many replicas the workload runs, at the least and at the most.
+    pub fn replicas(&self, inv: &Inventory, w: &Workload) -> Replicas {
+        if let Some(hpa) = self.for_workload(inv, w) {
+            return Replicas {
+                min: hpa.min_replicas,
+                max: hpa
+                    .max_replicas
+                    .unwrap_or(hpa.min_replicas)
+                    .max(hpa.min_replicas),
+                source: ReplicaSource::Autoscaler {
+                    object: hpa.object,
+                    name: inv.object(hpa.object).name.clone(),
+                },
+            };
+        }
+        let (n, source) = match w.declared_replicas {
+            Some(n) => (i64::from(n), ReplicaSource::Declared),
+            None => (1, ReplicaSource::Default),
+        };
+        Replicas {
+            min: n,
+            max: n,
+            source,
+        }
+    }
+}
+
+/// Where a replica count comes from, so messages can say it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicaSource {
+    Declared,
+    /// `spec.replicas` absent: Kubernetes defaults it to 1.
+    Default,
+    /// An HPA owns the count; `min`/`max` are its bounds.
+    Autoscaler {
+        object: ObjectId,
+        name: String,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replicas {
+    pub min: i64,
+    pub max: i64,
+    pub source: ReplicaSource,
+}
+
+impl fmt::Display for Replicas {
+    /// `3 replicas`, `1 replica (spec.replicas defaults to 1)`,
+    /// `1 replica (HPA cart minReplicas)`.
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let plural = |n: i64| if n == 1 { "replica" } else { "replicas" };
+        match &self.source {
+            ReplicaSource::Declared => write!(f, "{} {}", self.min, plural(self.min)),
+            ReplicaSource::Default => write!(
+                f,
+                "{} {} (spec.replicas defaults to 1)",
+                self.min,
+                plural(self.min)
+            ),
+            ReplicaSource::Autoscaler { name, .. } => write!(
+                f,
+                "{} {} (minReplicas of HorizontalPodAutoscaler {name})",
+                self.min,
+                plural(self.min)
+            ),
+        }
+    }
+}
+
+/// A Deployment's `spec.strategy` with Kubernetes' defaults applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeploymentStrategy {
+    Recreate,
+    RollingUpdate {
+        max_surge: IntOrPercent,
+        max_unavailable: IntOrPercent,
+    },
+}
+
+/// The default for both `maxSurge` and `maxUnavailable`.
+const DEPLOYMENT_DEFAULT: IntOrPercent = IntOrPercent::Percent(25);
+
+impl DeploymentStrategy {
+    /// Reads `spec.strategy` (the node may be absent). `None` when a value is one the API
+    /// server rejects (unknown type, bad int-or-percent, both fields zero): such a
+    /// Deployment is never admitted, so it has no rollout to judge.
+    pub fn from_node(strategy: Option<&Node>) -> Option<DeploymentStrategy> {
+        match strategy.and_then(|s| s.str_at(&["type"])) {
+            Some("Recreate") => return Some(DeploymentStrategy::Recreate),
+            None | Some("RollingUpdate") => {}
+            Some(_) => return None,
+        }
+        let field = |key: &str| match strategy.and_then(|s| s.at(&["rollingUpdate", key])) {
+            None => Some(DEPLOYMENT_DEFAULT),
+            Some(n) if n.value == Value::Null => Some(DEPLOYMENT_DEFAULT),
+            Some(n) => IntOrPercent::from_node(n),
+        };
+        let max_surge = field("maxSurge")?;
+        let max_unavailable = field("maxUnavailable")?;
+        if max_surge.is_zero() && max_unavailable.is_zero() {
+            return None;
+        }
+        Some(DeploymentStrategy::RollingUpdate {
+            max_surge,
+            max_unavailable,
+        })
+    }
+}
+
+/// How many pods a rolling update may add and take away at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fenceposts {
+    pub surge: i64,
+    pub unavailable: i64,
+}
+
+/// The Deployment controller's `ResolveFenceposts`: `maxSurge` rounds up, `maxUnavailable`
+/// rounds down, and when both come out 0 (a percentage rounded away), one pod may be
+/// unavailable so the rollout can progress.
+pub fn resolve_fenceposts(
+    max_surge: IntOrPercent,
+    max_unavailable: IntOrPercent,
+    desired: i64,
+) -> Fenceposts {
+    let surge = max_surge.scaled(desired, Rounding::Up);
+    let mut unavailable = max_unavailable.scaled(desired, Rounding::Down);
+    if surge == 0 && unavailable == 0 {
+        unavailable = 1;
+    }
+    Fenceposts { surge, unavailable }
+}
+
+/// A StatefulSet's `spec.updateStrategy` with defaults.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatefulSetStrategy {
+    /// Pods pick up a new template only when someone deletes them.
+    OnDelete,
+    /// Pods are replaced in reverse ordinal order, each stopped before its replacement starts
+    /// (a StatefulSet cannot surge). Ordinals below `partition` are never updated.
+    /// `max_unavailable` (default 1) is honoured only with the `MaxUnavailableStatefulSet`
+    /// feature gate; without it one pod at a time.
+    RollingUpdate {
+        max_unavailable: IntOrPercent,
+        partition: i64,
+    },
+}
+
+impl StatefulSetStrategy {
+    pub fn from_node(strategy: Option<&Node>) -> Option<StatefulSetStrategy> {
+        match strategy.and_then(|s| s.str_at(&["type"])) {
+            Some("OnDelete") => return Some(StatefulSetStrategy::OnDelete),
+            None | Some("RollingUpdate") => {}
+            Some(_) => return None,
+        }
+        let rolling = strategy.and_then(|s| s.get("rollingUpdate"));
+        let max_unavailable = match rolling.and_then(|r| r.get("maxUnavailable")) {
+            None => IntOrPercent::Int(1),
+            Some(n) => IntOrPercent::from_node(n)?,
+        };
+        let partition = match rolling.and_then(|r| r.get("partition")).map(|n| &n.value) {
+            None => 0,
+            Some(Value::Int(p)) if *p >= 0 => *p,
+            Some(_) => return None,
+        };
+        Some(StatefulSetStrategy::RollingUpdate {
+            max_unavailable,
+            partition,
+        })
+    }
+}
+
+/// A DaemonSet's `spec.updateStrategy` with defaults (`maxUnavailable: 1`, `maxSurge: 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DaemonSetStrategy {
+    OnDelete,
+    RollingUpdate {
+        max_surge: IntOrPercent,
+        max_unavailable: IntOrPercent,
+    },
+}
+
+impl DaemonSetStrategy {
+    pub fn from_node(strategy: Option<&Node>) -> Option<DaemonSetStrategy> {
+        match strategy.and_then(|s| s.str_at(&["type"])) {
+            Some("OnDelete") => return Some(DaemonSetStrategy::OnDelete),
+            None | Some("RollingUpdate") => {}
+            Some(_) => return None,
+        }
+        let field = |key: &str, default| match strategy.and_then(|s| s.at(&["rollingUpdate", key]))
+        {
+            None => Some(default),
+            Some(n) if n.value == Value::Null => Some(default),
+            Some(n) => IntOrPercent::from_node(n),
+        };
+        let max_surge = field("maxSurge", IntOrPercent::Int(0))?;
+        let max_unavailable = field("maxUnavailable", IntOrPercent::Int(1))?;
+        if max_surge.is_zero() && max_unavailable.is_zero() {
+            return None;
+        }
+        Some(DaemonSetStrategy::RollingUpdate {
+            max_surge,
+            max_unavailable,
+        })
+    }
+
+    /// The DaemonSet controller rounds both percentages up against the number of nodes that
+    /// run the pod, and takes one pod down when both come out 0.
+    pub fn fenceposts(self, nodes: i64) -> Option<Fenceposts> {
+        match self {
+            DaemonSetStrategy::OnDelete => None,
+            DaemonSetStrategy::RollingUpdate {
+                max_surge,
+                max_unavailable,
+            } => {
+                let surge = max_surge.scaled(nodes, Rounding::Up);
+                let mut unavailable = max_unavailable.scaled(nodes, Rounding::Up);
+                if nodes > 0 && surge == 0 && unavailable == 0 {
+                    unavailable = 1;
+                }
+                Some(Fenceposts { surge, unavailable })
+            }
+        }
+    }
+}
+
+/// A PodDisruptionBudget as the disruption controller reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Budget {
+    pub object: ObjectId,
+    /// `None` matches no pods (a missing selector, or an empty one in `policy/v1beta1`).
+    pub selector: Option<Selector>,
+    pub min_available: Option<IntOrPercent>,
+    pub max_unavailable: Option<IntOrPercent>,
+}
+
+impl Budget {
+    /// Reads a PDB. `None` when the budget fields are ones the API server rejects.
+    pub fn from_object(inv: &Inventory, object: ObjectId) -> Option<Budget> {
+        let o = inv.object(object);
+        if o.kind != "PodDisruptionBudget" || !o.api_version.starts_with("policy/") {
+            return None;
+        }
+        let spec = o.root.get("spec");
+        let field = |key: &str| match spec.and_then(|s| s.get(key)) {
+            None => Some(None),
+            Some(n) if n.value == Value::Null => Some(None),
+            Some(n) => IntOrPercent::from_node(n).map(Some),
+        };
+        let min_available = field("minAvailable")?;
+        let max_unavailable = field("maxUnavailable")?;
+        if min_available.is_some() && max_unavailable.is_some() {
+            return None;
+        }
+        let selector = spec
+            .and_then(|s| s.get("selector"))
+            .filter(|n| n.value != Value::Null)
+            .map(Selector::from_node)
+            // policy/v1 made `{}` mean "every pod in the namespace"; v1beta1 kept "none".
+            .filter(|s| !s.is_empty() || o.api_version == "policy/v1");
+        Some(Budget {
+            object,
+            selector,
+            min_available,
+            max_unavailable,
+        })
+    }
+
+    /// Voluntary disruptions allowed when `expected` pods exist and all are healthy
+    /// (`getExpectedPodCount` in the disruption controller): `maxUnavailable` and a
+    /// `minAvailable` percentage scale against `expected`, rounding up.
+    pub fn disruptions_allowed(&self, expected: i64) -> i64 {
+        let desired_healthy = match (self.max_unavailable, self.min_available) {
+            (Some(max), _) => (expected - max.scaled(expected, Rounding::Up)).max(0),
+            (None, Some(IntOrPercent::Int(min))) => min,
+            (None, Some(min)) => min.scaled(expected, Rounding::Up),
+            (None, None) => 0,
+        };
+        (expected - desired_healthy).max(0)
+    }
+
+    /// `minAvailable 100%`, `maxUnavailable 0`: the budget's own words, for messages.
+    pub fn describe(&self) -> String {
+        match (self.max_unavailable, self.min_available) {
+            (Some(max), _) => format!("maxUnavailable {max}"),
+            (None, Some(min)) => format!("minAvailable {min}"),
+            (None, None) => "no minAvailable or maxUnavailable".to_string(),
+        }
+    }
+
+    /// The budget field a finding points at.
+    pub fn field_name(&self) -> &'static str {
+        if self.max_unavailable.is_some() {
+            "maxUnavailable"
+        } else {
+            "minAvailable"
+        }
+    }
+}
+
+/// Whether a workload's pods count towards a PDB the way the disruption controller counts
+/// them: controllers with a scale (Deployment, StatefulSet, ReplicaSet) and bare Pods.
+/// DaemonSet and Job pods are left out: drains skip DaemonSet pods and Jobs finish.
+pub fn counts_for_budgets(w: &Workload) -> bool {
+    !w.has_controller_in_inventory
+        && matches!(
+            w.kind,
+            WorkloadKind::Deployment
+                | WorkloadKind::StatefulSet
+                | WorkloadKind::ReplicaSet
+                | WorkloadKind::Pod
+        )
+}
+
+/// Every PDB with the workloads it covers, and for each workload the PDBs covering it.
+#[derive(Debug, Default)]
+pub struct Budgets {
+    pub budgets: Vec<(Budget, Vec<usize>)>,
+    /// Workload index → indexes into `budgets`.
+    by_workload: HashMap<usize, Vec<usize>>,
+}
+
+impl Budgets {
+    pub fn build(inv: &Inventory) -> Budgets {
+        let index_of: HashMap<ObjectId, usize> = inv
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (w.object, i))
+            .collect();
+        let mut out = Budgets::default();
+        for (id, o) in inv.of_kind("PodDisruptionBudget") {
+            let Some(budget) = Budget::from_object(inv, id) else {
+                continue;
+            };
+            let covered: Vec<usize> = match &budget.selector {
+                Some(selector) => inv
+                    .workloads_matching(o.namespace(), selector)
+                    .filter(|w| counts_for_budgets(w))
+                    .filter_map(|w| index_of.get(&w.object).copied())
+                    .collect(),
+                None => Vec::new(),
+            };
+            let b = out.budgets.len();
+            for &w in &covered {
+                out.by_workload.entry(w).or_default().push(b);
+            }
+            out.budgets.push((budget, covered));
+        }
+        out
+    }
+
+    pub fn covering(&self, workload: usize) -> &[usize] {
+        self.by_workload
+            .get(&workload)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::parse_str;
+
+    fn node(text: &str) -> Node {
+        parse_str(text).unwrap().unwrap()
+    }
+
+    #[test]
+    fn deployment_strategy_defaults_and_validation() {
+        use DeploymentStrategy::*;
+        let pct = IntOrPercent::Percent;
+        assert_eq!(
+            DeploymentStrategy::from_node(None),
+            Some(RollingUpdate {
+                max_surge: pct(25),
+                max_unavailable: pct(25)
+            })
+        );
+        assert_eq!(
+            DeploymentStrategy::from_node(Some(&node("type: Recreate"))),
+            Some(Recreate)
+        );
+        assert_eq!(
+            DeploymentStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 0}"))),
+            Some(RollingUpdate {
+                max_surge: pct(25),
+                max_unavailable: IntOrPercent::Int(0)
+            })
+        );
+        assert_eq!(
+            DeploymentStrategy::from_node(Some(&node(
+                "rollingUpdate: {maxUnavailable: 0, maxSurge: 0%}"
+            ))),
+            None
+        );
+        assert_eq!(
+            DeploymentStrategy::from_node(Some(&node("type: Blue"))),
+            None
+        );
+    }
+
+    #[test]
+    fn fenceposts_round_like_the_deployment_controller() {
+        let pct = IntOrPercent::Percent;
+        let f = |s, u, n| resolve_fenceposts(s, u, n);
+        // Defaults: 25% of 2 surges 1 and takes none away.
+        assert_eq!(
+            f(pct(25), pct(25), 2),
+            Fenceposts {
+                surge: 1,
+                unavailable: 0
+            }
+        );
+        assert_eq!(f(pct(25), pct(25), 4).unavailable, 1);
+        assert_eq!(f(pct(25), pct(25), 7).unavailable, 1);
+        assert_eq!(f(pct(25), pct(25), 8).unavailable, 2);
+        // Both round to zero: the controller lets one pod go.
+        assert_eq!(
+            f(IntOrPercent::Int(0), pct(10), 3),
+            Fenceposts {
+                surge: 0,
+                unavailable: 1
+            }
+        );
+        assert_eq!(
+            f(IntOrPercent::Int(1), IntOrPercent::Int(0), 3).unavailable,
+            0
+        );
+    }
+
+    #[test]
+    fn statefulset_and_daemonset_defaults() {
+        assert_eq!(
+            StatefulSetStrategy::from_node(None),
+            Some(StatefulSetStrategy::RollingUpdate {
+                max_unavailable: IntOrPercent::Int(1),
+                partition: 0
+            })
+        );
+        assert_eq!(
+            StatefulSetStrategy::from_node(Some(&node(
+                "type: RollingUpdate\nrollingUpdate: {partition: 2}"
+            ))),
+            Some(StatefulSetStrategy::RollingUpdate {
+                max_unavailable: IntOrPercent::Int(1),
+                partition: 2
+            })
+        );
+        assert_eq!(
+            StatefulSetStrategy::from_node(Some(&node("type: OnDelete"))),
+            Some(StatefulSetStrategy::OnDelete)
+        );
+        let ds = DaemonSetStrategy::from_node(None).unwrap();
+        assert_eq!(
+            ds.fenceposts(10),
+            Some(Fenceposts {
+                surge: 0,
+                unavailable: 1
+            })
+        );
+        let ds = DaemonSetStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 10%}")))
+            .unwrap();
+        // DaemonSets round maxUnavailable up: 10% of 3 nodes is 1.
+        assert_eq!(ds.fenceposts(3).unwrap().unavailable, 1);
+        let ds = DaemonSetStrategy::from_node(Some(&node(
+            "rollingUpdate: {maxUnavailable: 0, maxSurge: 1}",
+        )))
+        .unwrap();
+        assert_eq!(ds.fenceposts(3).unwrap().unavailable, 0);
+        assert_eq!(
+            DaemonSetStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 0}"))),
+            None
+        );
+    }
+
+    fn budget(spec: &str) -> Budget {
+        let n = node(spec);
+        let field = |k: &str| n.get(k).and_then(IntOrPercent::from_node);
+        Budget {
+            object: 0,
+            selector: Some(Selector::default()),
+            min_available: field("minAvailable"),
+            max_unavailable: field("maxUnavailable"),
+        }
+    }
+
+    #[test]
+    fn disruptions_allowed_like_the_disruption_controller() {
+        assert_eq!(budget("minAvailable: 100%").disruptions_allowed(3), 0);
+        assert_eq!(budget("minAvailable: 1").disruptions_allowed(1), 0);
+        assert_eq!(budget("minAvailable: 1").disruptions_allowed(2), 1);
+        assert_eq!(budget("minAvailable: 3").disruptions_allowed(2), 0);
+        // 50% of 3 rounds up to 2 that must stay: one may go.
+        assert_eq!(budget("minAvailable: 50%").disruptions_allowed(3), 1);
+        // 90% of 3 rounds up to 3: none may go.
+        assert_eq!(budget("minAvailable: 90%").disruptions_allowed(3), 0);
+        assert_eq!(budget("maxUnavailable: 0").disruptions_allowed(5), 0);
+        assert_eq!(budget("maxUnavailable: 0%").disruptions_allowed(5), 0);
+        // maxUnavailable rounds up too: 10% of 3 is 1.
+        assert_eq!(budget("maxUnavailable: 10%").disruptions_allowed(3), 1);
+        assert_eq!(budget("maxUnavailable: 1").disruptions_allowed(1), 1);
+        assert_eq!(budget("{}").disruptions_allowed(2), 2);
+    }
+}

@@ -1,0 +1,217 @@
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::ipf405_grace_period_shorter_than_drain::describe_source;
+use super::{Context, Sink};
+use crate::diagnostic::{Edit, Fix};
+use crate::model::duration::format_duration;
+use crate::model::gateway::gateway_install;
+use crate::model::mesh::Source;
+use crate::model::protocol::Protocol;
+use crate::model::{ObjectId, Selector};
+use crate::yaml;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Finds sidecar workloads behind a Service port that carries long-lived connections —
+    /// gRPC, gRPC-Web, HTTP/2, WebSocket, or opaque TCP (TCP, TLS, MongoDB, Redis, MySQL;
+    /// `https` ports are left out: by convention they carry short HTTP/1.1 requests) — and reports those whose proxy keeps the drain it
+    /// inherits: Istio's default `terminationDrainDuration` of 5s, or the mesh-wide
+    /// `meshConfig.defaultConfig.terminationDrainDuration` of the serving revision, with
+    /// nothing tuned for this workload in its `proxy.istio.io/config` annotation and no
+    /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS`.
+    ///
+    /// The protocol comes from the port as Istio reads it: `appProtocol` first (including
+    /// `kubernetes.io/h2c`, `kubernetes.io/ws`, `kubernetes.io/wss`), else the port name or
+    /// its prefix before the first `-` (`grpc-api`, `tcp-db`). Ports with no recognised name
+    /// (protocol sniffing) and plain HTTP/1.1 are not reported. A Service without a selector
+    /// selects no pods. Gateways are left to IPF503: their ports are named `http2` by
+    /// convention whatever their clients speak.
+    ///
+    /// ## Why it matters during an upgrade
+    /// Every sidecar restarts to pick up the new proxy. On SIGTERM the proxy stops accepting
+    /// new connections and waits `terminationDrainDuration`, then exits, cutting whatever is
+    /// still open. HTTP/1.1 requests finish quickly, but gRPC streams, WebSockets and database
+    /// connections stay open for minutes: with an untuned drain they are reset mid-flight,
+    /// across the whole mesh, during the rollout.
+    ///
+    /// ## Example that fires
+    /// A Service `ports: [{name: grpc-api, port: 9090}]` selecting a Deployment in an
+    /// injected namespace, with no `proxy.istio.io/config` annotation.
+    ///
+    /// ## Example that does not fire
+    /// The same Deployment with the pod annotation
+    /// `proxy.istio.io/config: '{"terminationDrainDuration": "60s"}'` and
+    /// `terminationGracePeriodSeconds: 65`, or with `proxyMetadata:
+    /// {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}`; or a Service whose only port is `http`.
+    ///
+    /// ## Fix
+    /// Give the workload a drain long enough for its connections to finish and a grace
+    /// period above it: the fix adds `terminationDrainDuration` (at least 60s) to the pod's
+    /// `proxy.istio.io/config` annotation, keeping what it already sets, and raises
+    /// `terminationGracePeriodSeconds` to the drain plus 5s where needed. Unsafe: every
+    /// termination of the pod now takes that long. Alternatively set
+    /// `proxyMetadata.EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"` so the proxy leaves as soon as
+    /// the last connection closes.
+    ///
+    /// ## References
+    /// - ProxyConfig `terminationDrainDuration`: <https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig>
+    /// - Protocol selection: <https://istio.io/latest/docs/ops/configuration/traffic-management/protocol-selection/>
+    /// - istio/istio `pkg/config/protocol/instance.go`, `pkg/config/kube/conversion.go`
+    /// - `EXIT_ON_ZERO_ACTIVE_CONNECTIONS`: <https://istio.io/latest/docs/reference/commands/pilot-agent/#envvars>
+    code: "IPF407",
+    name: "long-lived-connections-drain",
+    severity: Warning,
+    summary: "A workload serving gRPC/WebSocket/TCP keeps the default drain, so its connections are cut mid-flight",
+    fixable: true,
+    reads: ["Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Namespace", "ConfigMap", "MutatingWebhookConfiguration"],
+}
+
+const ANNOTATION: &str = "proxy.istio.io/config";
+/// The drain the fix proposes at the least: long enough for typical stream and idle
+/// timeouts to close connections on their own.
+const PROPOSED_DRAIN: Duration = Duration::from_secs(60);
+const GRACE_MARGIN_SECONDS: u64 = 5;
+
+/// One long-lived port of a Service selecting the workload.
+struct Exposure {
+    service: String,
+    port: String,
+    protocol: Protocol,
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let inv = cx.inventory;
+    let mut exposed: HashMap<ObjectId, Vec<Exposure>> = HashMap::new();
+    for (_, svc) in inv.of_kind("Service") {
+        let Some(selector) = svc.root.at(&["spec", "selector"]).map(Selector::from_map) else {
+            continue;
+        };
+        if selector.is_empty() {
+            continue;
+        }
+        let ports: Vec<(String, Protocol)> = svc
+            .root
+            .at(&["spec", "ports"])
+            .and_then(yaml::Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| {
+                let protocol = Protocol::of_port(
+                    p.str_at(&["name"]),
+                    p.str_at(&["protocol"]),
+                    p.str_at(&["appProtocol"]),
+                );
+                let number = p
+                    .get("port")
+                    .map(crate::model::selector::scalar_string)
+                    .unwrap_or_default();
+                let label = match (p.str_at(&["name"]), p.str_at(&["appProtocol"])) {
+                    (_, Some(app)) => format!("{number} (appProtocol {app})"),
+                    (Some(name), None) => format!("{name} ({number})"),
+                    (None, None) => number,
+                };
+                protocol.is_long_lived().then_some((label, protocol))
+            })
+            .collect();
+        if ports.is_empty() {
+            continue;
+        }
+        for w in inv.workloads_matching(svc.namespace(), &selector) {
+            for (port, protocol) in &ports {
+                exposed.entry(w.object).or_default().push(Exposure {
+                    service: svc.name.clone(),
+                    port: port.clone(),
+                    protocol: *protocol,
+                });
+            }
+        }
+    }
+    for w in &inv.workloads {
+        // Gateways are the edge, not a sidecar: their ports are named http2 by convention and
+        // their restarts are IPF503's subject.
+        if w.has_controller_in_inventory
+            || w.membership.sidecar_revision().is_none()
+            || gateway_install(w).is_some()
+        {
+            continue;
+        }
+        let Some(exposures) = exposed.get(&w.object) else {
+            continue;
+        };
+        let settings = inv.mesh.proxy_settings(w);
+        if settings.exit_on_zero_active_connections
+            || settings.termination_drain.source == Source::Annotation
+        {
+            continue;
+        }
+        let o = inv.object(w.object);
+        let first = &exposures[0];
+        let more = match exposures.len() {
+            1 => String::new(),
+            n => format!(
+                " and {} more long-lived port{}",
+                n - 1,
+                if n == 2 { "" } else { "s" }
+            ),
+        };
+        let drain = settings.termination_drain.value;
+        let inherited = match settings.termination_drain.source {
+            Source::Default => format!(
+                "Istio's default terminationDrainDuration of {}",
+                format_duration(drain)
+            ),
+            ref s => format!(
+                "the mesh-wide terminationDrainDuration of {} ({})",
+                format_duration(drain),
+                describe_source(inv, s, "terminationDrainDuration")
+            ),
+        };
+        let message = format!(
+            "serves {} on Service {}/{} port {}{more} but keeps {inherited}: connections still open when the drain ends are cut when the sidecar restarts",
+            first.protocol.as_str(),
+            o.namespace(),
+            first.service,
+            first.port,
+        );
+
+        let proposed = PROPOSED_DRAIN.max(Duration::from_secs(
+            drain.as_secs() + u64::from(drain.subsec_nanos() > 0),
+        ));
+        let mut config = w
+            .annotation(ANNOTATION)
+            .and_then(|t| yaml::parse_str(t).ok().flatten())
+            .map(|n| n.to_json())
+            .filter(serde_json::Value::is_object)
+            .unwrap_or_else(|| serde_json::json!({}));
+        // ProxyConfig is read as protobuf JSON, whose durations are seconds with an `s`.
+        config["terminationDrainDuration"] = format!("{}s", proposed.as_secs()).into();
+        let annotations = w.pod_metadata_path().key("annotations");
+        let mut edits = vec![Edit::Set {
+            path: annotations.clone().key(ANNOTATION),
+            value: config.to_string().into(),
+        }];
+        let grace = proposed.as_secs() + GRACE_MARGIN_SECONDS;
+        let grace_title = if (w.grace_period_seconds() as u64) < grace {
+            edits.push(Edit::Set {
+                path: w.pod_spec_path().key("terminationGracePeriodSeconds"),
+                value: grace.into(),
+            });
+            format!(" and terminationGracePeriodSeconds {grace}")
+        } else {
+            String::new()
+        };
+        let field = if w.annotation(ANNOTATION).is_some() {
+            annotations.key(ANNOTATION)
+        } else {
+            w.pod_metadata_path()
+        };
+        sink.object(w.object, field, message).with_fix(Fix::unsafe_(
+            format!(
+                "drain this workload's connections for {}s{grace_title} (pod annotation {ANNOTATION})",
+                proposed.as_secs()
+            ),
+            edits,
+        ));
+    }
+}

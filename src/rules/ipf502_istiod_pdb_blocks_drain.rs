@@ -1,0 +1,90 @@
+use super::{Context, Sink};
+use crate::diagnostic::Fix;
+use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
+use crate::model::gateway::gateway_install;
+use crate::model::FieldPath;
+
+crate::declare_rule! {
+    /// ## What it does
+    /// Finds PodDisruptionBudgets that select istiod (a detected control plane's Deployment)
+    /// or an Istio gateway and allow zero voluntary disruptions because the component runs a
+    /// single replica: `spec.replicas: 1`, no `spec.replicas`, or a HorizontalPodAutoscaler
+    /// targeting it with `minReplicas: 1` (the istiod and gateway chart default). The
+    /// arithmetic is the disruption controller's (see IPF401).
+    ///
+    /// ## Why it matters during an upgrade
+    /// Up to 1.27 the istiod chart always rendered a PDB with `minAvailable: 1`, even for one
+    /// replica; since 1.28 it renders one only when more than one replica is guaranteed. A
+    /// leftover budget over a single istiod (or gateway) pod means `kubectl drain` of that
+    /// node never completes, which stalls node upgrades that are often done alongside the Istio
+    /// upgrade (istio/istio#12602).
+    ///
+    /// ## Example that fires
+    /// istiod with an HPA `minReplicas: 1` and no `replicas`, under a PDB `minAvailable: 1`.
+    ///
+    /// ## Example that does not fire
+    /// The same PDB with HPA `minReplicas: 2`, or a PDB with `maxUnavailable: 1`.
+    ///
+    /// ## Fix
+    /// Run at least two replicas (`autoscaleMin: 2` / HPA `minReplicas: 2`, or `replicaCount:
+    /// 2`), or remove the budget, as the 1.28+ chart does for a single replica. Shown, not
+    /// applied: the change belongs in the chart values that render these objects.
+    ///
+    /// ## References
+    /// - istio/istio `manifests/charts/istio-control/istio-discovery/templates/poddisruptionbudget.yaml` (PR #57202)
+    /// - In-place upgrade prerequisites: <https://istio.io/latest/docs/setup/upgrade/in-place/>
+    /// - <https://github.com/istio/istio/issues/12602>
+    code: "IPF502",
+    name: "istiod-pdb-blocks-drain",
+    severity: Warning,
+    summary: "istiod or a gateway runs one replica under a PodDisruptionBudget that forbids its eviction",
+    fixable: false,
+    reads: ["PodDisruptionBudget", "HorizontalPodAutoscaler", "Deployment", "DaemonSet", "StatefulSet"],
+}
+
+fn check(cx: &Context, sink: &mut Sink) {
+    let inv = cx.inventory;
+    let hpas = Autoscalers::build(inv);
+    let budgets = Budgets::build(inv);
+    for (budget, covered) in &budgets.budgets {
+        let [only] = covered.as_slice() else {
+            continue;
+        };
+        let w = &inv.workloads[*only];
+        let what = if inv
+            .mesh
+            .control_planes
+            .iter()
+            .any(|cp| cp.object == Some(w.object))
+        {
+            "istiod"
+        } else if gateway_install(w).is_some() {
+            "the gateway"
+        } else {
+            continue;
+        };
+        let replicas = hpas.replicas(inv, w);
+        if replicas.min != 1 || budget.disruptions_allowed(1) > 0 {
+            continue;
+        }
+        let raise = match &replicas.source {
+            ReplicaSource::Autoscaler { name, .. } => {
+                format!("set minReplicas: 2 on HorizontalPodAutoscaler {name}")
+            }
+            _ => "set replicas: 2".to_string(),
+        };
+        let message = format!(
+            "{what} {} runs {replicas} and {} allows 0 disruptions: kubectl drain of its node never completes",
+            inv.object(w.object).display_name(),
+            budget.describe(),
+        );
+        sink.object(
+            budget.object,
+            FieldPath::parse("/spec").key(budget.field_name()),
+            message,
+        )
+        .with_fix(Fix::display_only(format!(
+            "{raise} (chart value autoscaleMin / replicaCount), or delete this PodDisruptionBudget as the 1.28+ istiod chart does for one replica"
+        )));
+    }
+}
