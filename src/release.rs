@@ -64,7 +64,25 @@ struct ReleasesFile {
 
 #[derive(Debug, Deserialize)]
 pub struct Policy {
+    pub skew: Skew,
     pub upgrade_hops: UpgradeHops,
+}
+
+/// How far components may trail (or lead) the control plane, in minor versions.
+#[derive(Debug, Deserialize)]
+pub struct Skew {
+    /// Envoy proxies: sidecars, gateways, waypoints.
+    pub proxy: ComponentSkew,
+    pub ztunnel: ComponentSkew,
+    pub istio_cni: ComponentSkew,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComponentSkew {
+    pub max_minors_behind_control_plane: i64,
+    pub max_minors_ahead_of_control_plane: i64,
+    pub statement: String,
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -759,6 +777,8 @@ mod tests {
         assert!(d.release(&v("1.17")).is_none());
         assert_eq!(d.policy.hop(Strategy::Canary).max_minors_per_step, 2);
         assert_eq!(d.policy.hop(Strategy::InPlace).max_minors_per_step, 1);
+        assert_eq!(d.policy.skew.proxy.max_minors_behind_control_plane, 1);
+        assert_eq!(d.policy.skew.proxy.max_minors_ahead_of_control_plane, 0);
         let vs = d
             .crd(&v("1.30"), "networking.istio.io", "VirtualService")
             .unwrap();
