@@ -1,6 +1,7 @@
 //! The command line (SPEC §2).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -26,6 +27,48 @@ pub enum Command {
     Check(CheckArgs),
     /// List the rules, or explain one (`istio-preflight rules IPF405`).
     Rules(RulesArgs),
+    /// Save what `check --cluster` reads from a live cluster as one YAML file (read-only;
+    /// Secret data is never written). `check FILE` reads it offline with the same results.
+    Snapshot(SnapshotArgs),
+}
+
+/// Which cluster to read and how long to wait (`check --cluster`, `snapshot`).
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Kube context to use (default: the kubeconfig's current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Read namespaced kinds only in these namespaces (repeat or comma-separate). Include
+    /// the control-plane namespace (istio-system) so the mesh is seen.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_delimiter = ',',
+        value_name = "NS"
+    )]
+    pub namespaces: Vec<String>,
+    /// Longest time the whole cluster read may take (30s, 2m); kinds not read by then are
+    /// reported as IPF002 incomplete-read.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    crate::model::duration::parse_duration(text)
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| format!("{text:?} is not a duration like 30s, 2m or 1m30s"))
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Write the snapshot to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -33,6 +76,11 @@ pub struct CheckArgs {
     /// Files or directories to read (directories recursively: .yaml, .yml, .json); `-` is stdin.
     #[arg(default_value = ".")]
     pub paths: Vec<PathBuf>,
+    /// Read the live cluster of the kube context instead of files (only GET requests).
+    #[arg(long, conflicts_with = "paths")]
+    pub cluster: bool,
+    #[command(flatten)]
+    pub cluster_args: ClusterArgs,
     /// Istio version being upgraded to (e.g. 1.27.2 or 1.27).
     #[arg(long, value_name = "VERSION")]
     pub target: Option<String>,

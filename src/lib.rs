@@ -7,6 +7,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod diagnostic;
 pub mod emit;
@@ -57,6 +58,7 @@ pub fn run(cli: cli::Cli) -> Outcome {
     match cli.command {
         Command::Check(args) => check_command(&args),
         Command::Rules(args) => rules_command(&args),
+        Command::Snapshot(args) => snapshot_command(&args),
     }
 }
 
@@ -74,6 +76,11 @@ fn parse_version(flag: &str, text: &Option<String>) -> Result<Option<Version>, S
 /// that command-line flags override, then its severity overrides and suppressions and the
 /// `--baseline` are applied to the findings.
 pub fn check(args: &CheckArgs) -> Result<Report, String> {
+    check_with(args, &cluster::Limits::default())
+}
+
+/// [`check`] with the cluster read's limits given (tests make retries fast).
+pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, String> {
     let config = if args.no_config {
         None
     } else {
@@ -125,14 +132,35 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
             ));
         }
     }
+    if !args.cluster {
+        let ca = &args.cluster_args;
+        if ca.context.is_some() || ca.kubeconfig.is_some() || !ca.namespaces.is_empty() {
+            return Err("--context, --kubeconfig and --namespace need --cluster".to_string());
+        }
+    }
     let baseline = args
         .baseline
         .as_deref()
         .map(baseline::Baseline::read)
         .transpose()?;
-    let loaded = match c {
-        Some(c) => source::load_excluding(&args.paths, &|p| c.excludes(p)),
-        None => source::load(&args.paths),
+    let selected = selection.rules();
+    let (mut loaded, cluster_context) = if args.cluster {
+        let kinds = cluster::kinds_for(&selected);
+        let progress = args.format == emit::Format::Human;
+        let read = cluster::read(&args.cluster_args, &kinds, limits, progress)?;
+        (
+            source::Loaded {
+                objects: read.objects,
+                ..source::Loaded::default()
+            },
+            Some(read.context),
+        )
+    } else {
+        let loaded = match c {
+            Some(c) => source::load_excluding(&args.paths, &|p| c.excludes(p)),
+            None => source::load(&args.paths),
+        };
+        (loaded, None)
     };
     if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
         return Err(format!(
@@ -140,10 +168,42 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
             loaded.unreadable.join("; ")
         ));
     }
-    let mut loaded = loaded;
     let values = load_values(&args.values, &mut loaded.files)?;
+    let options = MeshOptions {
+        kube_version: options
+            .kube_version
+            .or_else(|| model::read_gap::server_version(&loaded.objects)),
+        ..options
+    };
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    let selected = selection.rules();
+    // Rules that read a kind the read could not see would report a false picture: they do
+    // not run, and IPF002 names them.
+    let blocked: Vec<String> = inventory
+        .of_kind(model::read_gap::READ_GAP)
+        .filter_map(|(_, o)| model::read_gap::ReadGap::from_object(o))
+        .filter(|g| g.reason.blocks_rules())
+        .map(|g| g.kind)
+        .collect();
+    let mut runnable: Vec<&'static rules::Rule> = selected
+        .iter()
+        .copied()
+        .filter(|r| !r.reads.iter().any(|k| blocked.iter().any(|b| b == k)))
+        .collect();
+    // A report that skipped a selected rule must say so, even when `--select` did not name
+    // IPF002; only an explicit `--ignore` silences it.
+    let incomplete = &rules::ipf002_incomplete_read::RULE;
+    let ignored = selection.ignore.iter().any(|c| {
+        let c = c.trim();
+        c == incomplete.name
+            || (!c.is_empty() && incomplete.code.starts_with(&c.to_ascii_uppercase()))
+    });
+    if runnable.len() < selected.len()
+        && !ignored
+        && !runnable.iter().any(|r| r.code == incomplete.code)
+    {
+        runnable.push(incomplete);
+        runnable.sort_by_key(|r| r.code);
+    }
     let cx = Context {
         today: model::date::Date::run_date()?,
         inventory: &inventory,
@@ -151,8 +211,9 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
         read_problems: &loaded.problems,
         values: &values,
         shape_errors: &shape_errors,
+        selected_rules: &selected,
     };
-    let mut diagnostics = engine::run(&selected, &cx);
+    let mut diagnostics = engine::run(&runnable, &cx);
     if selected.iter().any(|r| r.code == "IPF001") {
         for path in &loaded.unreadable {
             diagnostics.push(diagnostic::Diagnostic {
@@ -172,8 +233,9 @@ pub fn check(args: &CheckArgs) -> Result<Report, String> {
         diagnostics,
         notes: loaded.notes,
         upgrade,
-        rules: selected,
+        rules: runnable,
         root: report::repo_root(),
+        cluster: cluster_context,
     };
     if let Some(c) = c {
         policy::apply_config(&mut report, c, config::Date::today());
@@ -304,6 +366,19 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), Outcome> {
                 _ => Ok(()),
             }
         }
+    }
+}
+
+fn snapshot_command(args: &cli::SnapshotArgs) -> Outcome {
+    let kinds = cluster::kinds_for(rules::RULES);
+    let read = match cluster::read(&args.cluster, &kinds, &cluster::Limits::default(), true) {
+        Ok(read) => read,
+        Err(e) => return Outcome::Failed(e),
+    };
+    let text = cluster::snapshot::render(&read.objects, &read.context);
+    match write_output(args.output.as_ref(), &text) {
+        Ok(()) => Outcome::Clean,
+        Err(e) => e,
     }
 }
 

@@ -23,6 +23,8 @@ pub struct Report {
     /// The repository root that SARIF URIs, annotations and fingerprints are relative to
     /// (see [`repo_root`]).
     pub root: PathBuf,
+    /// The kube context, when the objects were read from a live cluster.
+    pub cluster: Option<String>,
 }
 
 /// The root that code scanning and the Actions runner resolve paths against:

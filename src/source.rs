@@ -143,6 +143,14 @@ pub fn discover_excluding(
                         {
                             files.push(e.into_path())
                         }
+                        // A FIFO, socket or device named like a manifest: never opened (a
+                        // FIFO would block the run), but said, so nobody wonders where it went.
+                        Ok(e) if !e.file_type().is_dir() && is_manifest(e.path()) => {
+                            errors.push(format!(
+                                "{}: not a regular file (a FIFO, socket or device), skipped",
+                                display_path(e.path())
+                            ))
+                        }
                         Ok(_) => {}
                         Err(err) => errors.push(format!(
                             "{}: {}",

@@ -24,6 +24,12 @@ pub const MAX_DEPTH: usize = 256;
 /// a "billion laughs" document asks for billions.
 pub const MAX_ALIAS_NODES: usize = 100_000;
 
+/// Nodes a document may create by expanding aliases per byte of its own text, below
+/// [`MAX_ALIAS_NODES`]. Without it a stream of small bombs, each under the per-document
+/// limit, would still turn a 1 MB file into billions of nodes; with it, memory stays
+/// proportional to the input. An anchored block reused in a few places stays far below.
+pub const ALIAS_NODES_PER_BYTE: usize = 4;
+
 /// A position in a text: 1-based line, 0-based column counted in characters.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Pos {
@@ -297,7 +303,10 @@ fn line_start(text: &str, line: usize) -> Option<usize> {
 }
 
 fn parse_strict(text: &str, line_offset: u32) -> Result<Document, YamlError> {
-    let mut builder = Builder::new(line_offset);
+    let mut builder = Builder::new(
+        line_offset,
+        MAX_ALIAS_NODES.min(text.len().saturating_mul(ALIAS_NODES_PER_BYTE)),
+    );
     let mut parser = Parser::new_from_str(text);
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
@@ -373,25 +382,33 @@ enum Frame {
     Map {
         entries: Vec<Entry>,
         pending_key: Option<(String, Span)>,
+        /// Key → position, once the mapping is large enough that finding duplicates by
+        /// scanning would make it quadratic (a generated ConfigMap with 100,000 keys).
+        index: Option<HashMap<String, usize>>,
         start: Pos,
         anchor: usize,
     },
 }
 
+/// Entries up to which duplicate keys are found by scanning.
+const SCAN_KEYS: usize = 32;
+
 struct Builder {
     stack: Vec<Frame>,
     anchors: HashMap<usize, Node>,
     alias_budget: usize,
+    alias_budget_total: usize,
     root: Option<Node>,
     line_offset: u32,
 }
 
 impl Builder {
-    fn new(line_offset: u32) -> Builder {
+    fn new(line_offset: u32, alias_budget: usize) -> Builder {
         Builder {
             stack: Vec::new(),
             anchors: HashMap::new(),
-            alias_budget: MAX_ALIAS_NODES,
+            alias_budget,
+            alias_budget_total: alias_budget,
             root: None,
             line_offset,
         }
@@ -418,6 +435,7 @@ impl Builder {
                 Frame::Map {
                     entries: Vec::new(),
                     pending_key: None,
+                    index: None,
                     start: span.start,
                     anchor,
                 },
@@ -463,20 +481,22 @@ impl Builder {
                 self.push(node, span)
             }
             Event::Alias(id) => {
-                let target = self.anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                let target = self.anchors.get(&id).ok_or_else(|| YamlError {
                     message: "alias refers to an unknown anchor".into(),
                     pos: span.start,
                 })?;
-                let size = count_nodes(&target);
+                let size = count_nodes(target);
                 if size > self.alias_budget {
                     return Err(YamlError {
                         message: format!(
-                            "aliases expand to more than {MAX_ALIAS_NODES} nodes (a YAML \"billion laughs\" document?); refusing to expand"
+                            "aliases expand to more than {budget} nodes ({ALIAS_NODES_PER_BYTE} per byte of the document, at most {MAX_ALIAS_NODES}: a YAML \"billion laughs\" document?); refusing to expand",
+                            budget = self.alias_budget_total,
                         ),
                         pos: span.start,
                     });
                 }
                 self.alias_budget -= size;
+                let target = target.clone();
                 // The alias takes the anchor's value but its own position, so diagnostics
                 // point where the value is used.
                 self.push(
@@ -525,6 +545,7 @@ impl Builder {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                index,
                 ..
             }) => match pending_key.take() {
                 None => {
@@ -545,7 +566,20 @@ impl Builder {
                     Ok(())
                 }
                 Some((key, key_span)) => {
-                    if let Some(previous) = entries.iter().find(|e| e.key == key) {
+                    if index.is_none() && entries.len() >= SCAN_KEYS {
+                        *index = Some(
+                            entries
+                                .iter()
+                                .enumerate()
+                                .map(|(i, e)| (e.key.clone(), i))
+                                .collect(),
+                        );
+                    }
+                    let previous = match index {
+                        Some(index) => index.get(&key).map(|&i| &entries[i]),
+                        None => entries.iter().find(|e| e.key == key),
+                    };
+                    if let Some(previous) = previous {
                         return Err(YamlError {
                             message: format!(
                                 "duplicate key `{key}` (first defined on line {})",
@@ -553,6 +587,9 @@ impl Builder {
                             ),
                             pos: key_span.start,
                         });
+                    }
+                    if let Some(index) = index {
+                        index.insert(key.clone(), entries.len());
                     }
                     entries.push(Entry {
                         key,
@@ -782,5 +819,15 @@ mod tests {
         let err = parse_str("a: 1\na: 2\n").unwrap_err();
         assert!(err.message.contains("duplicate key"));
         assert_eq!(err.pos.line, 2);
+        // Past the scanning threshold, through the key index.
+        let mut big: String = (0..1000).map(|i| format!("k{i}: {i}\n")).collect();
+        assert_eq!(parse(&big).as_map().map(<[Entry]>::len), Some(1000));
+        big.push_str("k500: again\n");
+        let err = parse_str(&big).unwrap_err();
+        assert_eq!(
+            err.message,
+            "duplicate key `k500` (first defined on line 501)"
+        );
+        assert_eq!(err.pos.line, 1001);
     }
 }

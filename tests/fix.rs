@@ -81,7 +81,17 @@ fn every_fixable_rule_fixture_has_a_fixed_snapshot_that_converges() {
             }
         }
         for o in &plan.outcomes {
+            // Refusing to edit through YAML aliases is deliberate; anything else is a bug
+            // in the rule's fix or in the fixer.
+            let deliberate = |r: &str| {
+                ["YAML alias", "YAML anchor", "merge key"]
+                    .iter()
+                    .any(|k| r.contains(k))
+            };
             if let Status::NotApplied(reason) = &o.status {
+                if deliberate(reason) {
+                    continue;
+                }
                 panic!(
                     "{name}: a fix was not applied: {} ({reason})",
                     report.diagnostics[o.diagnostic].message
@@ -612,7 +622,7 @@ fn fix_and_diff_through_the_command_line() {
         (outcome, std::fs::read_to_string(out).unwrap())
     };
     let (_, diff) = run(&["--diff"]);
-    assert!(diff.starts_with("--- a/"), "{diff}");
+    assert!(diff.starts_with("--- "), "{diff}");
     assert!(
         diff.contains("+      terminationGracePeriodSeconds: 45\n"),
         "{diff}"

@@ -291,6 +291,7 @@ mod tests {
             upgrade: Default::default(),
             rules: Vec::new(),
             root: std::env::current_dir().unwrap(),
+            cluster: None,
         }
     }
 

@@ -189,7 +189,10 @@ pub fn render(report: &Report, color: bool) -> String {
         plural(c.warning, "warning"),
         c.info,
         plural(report.inventory.objects.len(), "object"),
-        plural(report.file_count(), "file"),
+        match &report.cluster {
+            Some(context) => format!("cluster context {context}"),
+            None => plural(report.file_count(), "file"),
+        },
     );
     out
 }

@@ -109,7 +109,13 @@ pub fn unified(path: &str, before: &str, after: &str) -> String {
         .filter(|(_, (op, _, _))| *op != Op::Equal)
         .map(|(i, _)| i)
         .collect();
-    let mut out = format!("--- a/{path}\n+++ b/{path}\n");
+    // `a/` and `b/` as git writes them, so `git apply` takes the diff; an absolute path
+    // stays as it is.
+    let mut out = if path.starts_with('/') {
+        format!("--- {path}\n+++ {path}\n")
+    } else {
+        format!("--- a/{path}\n+++ b/{path}\n")
+    };
     let mut i = 0;
     while i < changed.len() {
         let start = changed[i].saturating_sub(CONTEXT);

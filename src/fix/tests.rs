@@ -380,3 +380,25 @@ fn removing_the_only_block_item_leaves_an_empty_list() {
         "env: []\nother: 1\n"
     );
 }
+
+#[test]
+fn replaced_collections_keep_their_style() {
+    assert_eq!(
+        edit(
+            "m:\n  l: {a: b}\n",
+            &[set("/m/l", json!({"a": "b", "c": "d"}))]
+        ),
+        "m:\n  l: {a: b, c: d}\n"
+    );
+    assert_eq!(
+        edit(
+            "m:\n  l:\n    a: b\n  n: 1\n",
+            &[set("/m/l", json!({"c": "d"}))]
+        ),
+        "m:\n  l:\n    c: d\n  n: 1\n"
+    );
+    assert_eq!(
+        edit("m:\n  l: x # note\n", &[set("/m/l", json!(["p", "q"]))]),
+        "m:\n  l:\n  - p\n  - q # note\n"
+    );
+}

@@ -366,7 +366,10 @@ impl<'a> Doc<'a> {
         }
         let (start, end, after_colon) = self.value_range(entry)?;
         let key_indent = entry.key_span.start.col as usize;
-        if let Some(lines) = render::block_value(value, key_indent, self.layout).filter(|_| !flow) {
+        let keep_flow = flow || self.is_flow(&entry.value);
+        if let Some(lines) =
+            render::block_value(value, key_indent, self.layout).filter(|_| !keep_flow)
+        {
             // Block context gets block style: the value moves under its key.
             let colon = self.colon(entry)?;
             return Ok(vec![ByteEdit {

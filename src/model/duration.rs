@@ -43,11 +43,11 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
 /// `35s`, `1m30s`, `500ms`: the shortest form a person would write.
 pub fn format_duration(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 != 0 {
+    if !ms.is_multiple_of(1000) {
         return format!("{ms}ms");
     }
     let s = d.as_secs();
-    if s >= 60 && s % 60 == 0 {
+    if s >= 60 && s.is_multiple_of(60) {
         format!("{}m", s / 60)
     } else if s > 60 {
         format!("{}m{}s", s / 60, s % 60)

@@ -16,6 +16,7 @@ pub mod mesh;
 pub mod path;
 pub mod protocol;
 pub mod quantity;
+pub mod read_gap;
 pub mod schema;
 pub mod selector;
 pub mod version;
@@ -70,6 +71,9 @@ const CLUSTER_SCOPED: &[&str] = &[
     "RuntimeClass",
     "CSIDriver",
     "VolumeAttachment",
+    // The tool's own records of a live read (see read_gap).
+    read_gap::READ_GAP,
+    read_gap::CLUSTER_VERSION,
 ];
 
 impl Object {
@@ -190,11 +194,13 @@ impl Inventory {
         }
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
-        let membership: Vec<_> = inv
-            .workloads
-            .iter()
-            .map(|w| inv.mesh.membership(&inv, w))
-            .collect();
+        let membership: Vec<_> = {
+            use rayon::prelude::*;
+            inv.workloads
+                .par_iter()
+                .map(|w| inv.mesh.membership(&inv, w))
+                .collect()
+        };
         for (w, m) in inv.workloads.iter_mut().zip(membership) {
             w.membership = m;
         }

@@ -44,7 +44,7 @@ crate::declare_rule! {
     severity: Error,
     summary: "A sidecar or gateway proxy is outside the supported skew of its control plane, now or after the upgrade",
     fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Namespace", "MutatingWebhookConfiguration"],
+    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
 
 /// The data plane may trail its control plane by this many minors (Istio's skew policy).

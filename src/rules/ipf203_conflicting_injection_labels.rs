@@ -49,7 +49,7 @@ crate::declare_rule! {
     severity: Error,
     summary: "A namespace or pod carries contradictory mesh labels",
     fixable: true,
-    reads: ["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"],
+    reads: ["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
 }
 
 const INJECTION: &str = "istio-injection";

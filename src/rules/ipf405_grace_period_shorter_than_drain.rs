@@ -42,7 +42,7 @@ crate::declare_rule! {
     severity: Error,
     summary: "A meshed pod's terminationGracePeriodSeconds does not exceed its proxy's terminationDrainDuration",
     fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Namespace", "ConfigMap", "MutatingWebhookConfiguration"],
+    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
 
 /// Margin the fix leaves between the end of the drain and the kubelet's SIGKILL.

@@ -45,7 +45,7 @@ crate::declare_rule! {
     severity: Warning,
     summary: "A meshed workload does not get holdApplicationUntilProxyStarts (and is not on native sidecars)",
     fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Namespace", "ConfigMap", "MutatingWebhookConfiguration"],
+    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
 
 const ANNOTATION: &str = "proxy.istio.io/config";

@@ -6,6 +6,7 @@ use crate::model::{FieldPath, Inventory, ObjectId, Version};
 use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
+pub mod ipf002_incomplete_read;
 pub mod ipf101_proxy_version_skew;
 pub mod ipf102_upgrade_hop_too_large;
 pub mod ipf103_kubernetes_version_unsupported;
@@ -41,6 +42,7 @@ pub mod ipf504_duplicate_gateway_loadbalancer;
 /// Every rule, in code order. Adding a rule means adding its file and one line here.
 pub static RULES: &[&Rule] = &[
     &ipf001_invalid_manifest::RULE,
+    &ipf002_incomplete_read::RULE,
     &ipf101_proxy_version_skew::RULE,
     &ipf102_upgrade_hop_too_large::RULE,
     &ipf103_kubernetes_version_unsupported::RULE,
@@ -187,6 +189,9 @@ pub struct Context<'a> {
     /// Helm values files given with `--values`.
     pub values: &'a [crate::model::install::ValuesFile],
     pub shape_errors: &'a [ShapeError],
+    /// The rules selected for this run, including any that did not run because a kind
+    /// they read could not be read (IPF002 names them).
+    pub selected_rules: &'a [&'static Rule],
 }
 
 /// Where a rule puts its findings.
@@ -295,6 +300,7 @@ pub(crate) fn run_rule(
         read_problems: &[],
         values: &[],
         shape_errors: &shape_errors,
+        selected_rules: &[],
     };
     let mut sink = Sink::new(rule);
     (rule.check)(&cx, &mut sink);

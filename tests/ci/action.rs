@@ -291,7 +291,8 @@ fn install_rejects_a_malformed_version() {
     );
 }
 
-/// Runs action/run.sh (the check step) the way the composite action does.
+/// Runs action/run.sh (the check step) the way the composite action does, with the `args`
+/// input selecting `DEMO_RULES`.
 fn check_step(s: &Scratch, paths: &str, fail_on: &str) -> (Run, String) {
     let output = s.path("github-output");
     let _ = std::fs::remove_file(&output);
@@ -304,7 +305,7 @@ fn check_step(s: &Scratch, paths: &str, fail_on: &str) -> (Run, String) {
         .env("INPUT_TARGET", "1.30.3")
         .env("INPUT_FAIL_ON", fail_on)
         .env("INPUT_ANNOTATIONS", "true")
-        .env("INPUT_ARGS", "--no-config")
+        .env("INPUT_ARGS", format!("--no-config --select {DEMO_RULES}"))
         .env("INPUT_SARIF_FILE", s.path("out/report.sarif"))
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", s.path("summary.md"))

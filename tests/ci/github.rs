@@ -5,7 +5,21 @@ use super::common::check_args;
 use super::*;
 use istio_preflight::emit::github;
 
+/// The demo with `DEMO_RULES`: 3 errors and 3 warnings.
 fn demo_report() -> istio_preflight::report::Report {
+    istio_preflight::check(&check_args(&[
+        "fixtures/demo",
+        "--target",
+        "1.30.3",
+        "--no-config",
+        "--select",
+        DEMO_RULES,
+    ]))
+    .unwrap()
+}
+
+/// The demo with every rule, for checks that must hold for whatever a rule reports.
+fn full_demo_report() -> istio_preflight::report::Report {
     istio_preflight::check(&check_args(&[
         "fixtures/demo",
         "--target",
@@ -43,14 +57,33 @@ fn prop<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 #[test]
 fn each_finding_is_one_annotation_on_its_field() {
-    let report = demo_report();
-    let out = github::render(&report);
+    let out = github::render(&demo_report());
+    assert_eq!(out.lines().count(), 6, "{out}");
+    assert!(
+        out.lines().all(|l| prop(&parse(l).1, "file").is_some()),
+        "every one of these findings has a place: {out}"
+    );
+    assert_annotations_well_formed(&out);
+    // Every rule's findings, with no budget in the way.
+    let report = full_demo_report();
+    let out = github::render_with_budget(&report, usize::MAX);
+    assert_eq!(out.lines().count(), report.diagnostics.len(), "{out}");
+    assert_annotations_well_formed(&out);
+}
+
+/// Each line is an annotation of one finding, on its field when it has a place; errors
+/// before warnings.
+fn assert_annotations_well_formed(out: &str) {
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 6, "{out}");
     for line in &lines {
         let (command, props, message) = parse(line);
         assert!(["error", "warning", "notice"].contains(&command.as_str()));
-        let file = prop(&props, "file").unwrap();
+        assert!(prop(&props, "title").unwrap().starts_with("IPF"));
+        assert!(!message.contains('\n') && !message.contains('\r'));
+        let Some(file) = prop(&props, "file") else {
+            assert!(prop(&props, "line").is_none(), "{line}");
+            continue;
+        };
         assert!(file.starts_with("fixtures/demo/"), "{file}");
         let (l, el) = (
             prop(&props, "line").unwrap(),
@@ -65,8 +98,6 @@ fn each_finding_is_one_annotation_on_its_field() {
             );
             assert!(ec >= c);
         }
-        assert!(prop(&props, "title").unwrap().starts_with("IPF"));
-        assert!(!message.contains('\n') && !message.contains('\r'));
     }
     // Errors before warnings.
     let kinds: Vec<String> = lines.iter().map(|l| parse(l).0).collect();
@@ -127,7 +158,7 @@ fn a_step_summary_is_appended_when_the_runner_asks_for_one() {
     let r = run(
         &s.dir,
         &[
-            "check", "estate", "--target", "1.30.3", "--format", "github",
+            "check", "estate", "--target", "1.30.3", "--format", "github", "--select", DEMO_RULES,
         ],
         &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
     );

@@ -52,7 +52,11 @@ fn config_is_found_upward_and_flags_override_it() {
     let j = r.json();
     assert!(j["estate"]["upgrade"]["target"].is_null());
     assert!(findings(&j).len() > 3);
-    s.write("other.yaml", "target: 1.30.3\nignore: IPF4\n");
+    // Its own `select` keeps the expected list to what these rules find in the demo.
+    s.write(
+        "other.yaml",
+        &format!("target: 1.30.3\n{DEMO_RULES_CONFIG}ignore: IPF4\n"),
+    );
     let r = run(
         &cwd,
         &[
@@ -129,7 +133,13 @@ suppressions:
     reason: lives in another repository, so it is not stale here
 ",
     );
-    let r = run(&s.dir, &["check", "estate", "--format", "json"], &[]);
+    let r = run(
+        &s.dir,
+        &[
+            "check", "estate", "--format", "json", "--select", DEMO_RULES,
+        ],
+        &[],
+    );
     let j = r.json();
     assert_eq!(
         findings(&j),
@@ -176,7 +186,13 @@ fn excluded_paths_are_not_read() {
         &[],
     )
     .json();
-    let r = run(&s.dir, &["check", "estate", "--format", "json"], &[]);
+    let r = run(
+        &s.dir,
+        &[
+            "check", "estate", "--format", "json", "--select", DEMO_RULES,
+        ],
+        &[],
+    );
     let j = r.json();
     assert_eq!(
         j["summary"]["files"].as_u64().unwrap() + 2,
@@ -231,7 +247,9 @@ fn a_baseline_reports_only_new_findings_and_survives_moved_lines_and_documents()
     s.git_root();
     s.demo("estate");
     let check = |extra: &[&str]| {
-        let mut args = vec!["check", "estate", "--target", "1.30.3", "--format", "json"];
+        let mut args = vec![
+            "check", "estate", "--target", "1.30.3", "--format", "json", "--select", DEMO_RULES,
+        ];
         args.extend_from_slice(extra);
         run(&s.dir, &args, &[])
     };
@@ -309,6 +327,8 @@ fn a_baseline_reports_only_new_findings_and_survives_moved_lines_and_documents()
             "1.30.3",
             "--format",
             "json",
+            "--select",
+            DEMO_RULES,
             "--baseline",
             "baseline.json",
         ],

@@ -21,16 +21,43 @@ fn the_config_example_works_on_the_demo_estate() {
     s.git_root();
     s.demo(".");
     s.write(".istio-preflight.yaml", &example("config"));
+    let suppressed = ".istio-preflight.yaml: 3 findings suppressed by 2 of its suppressions";
+
+    // As written, with every rule: it loads, and its suppressions take effect (none is
+    // reported as expired or unused).
     let r = run(&s.dir, &["check", ".", "--format", "json"], &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let j = r.json();
     assert_eq!(j["estate"]["upgrade"]["target"], "1.30.3");
-    // Its suppressions take effect (none is reported as unused) and its severity override
-    // applies to what is left.
-    assert_eq!(
-        notes(&j),
-        [".istio-preflight.yaml: 3 findings suppressed by 2 of its suppressions"]
+    assert_eq!(j["estate"]["upgrade"]["strategy"], "canary");
+    let all = findings(&j);
+    assert!(all.contains(&(
+        "IPF406".to_string(),
+        "Deployment payments/checkout".to_string()
+    )));
+    assert!(!all
+        .iter()
+        .any(|(c, o)| c == "IPF406" && o.starts_with("Deployment shop/")));
+    assert!(!all.iter().any(|(c, _)| c == "IPF101"), "{all:?}");
+    let all_notes = notes(&j);
+    assert!(all_notes.contains(&suppressed.to_string()), "{all_notes:?}");
+    assert!(
+        !all_notes
+            .iter()
+            .any(|n| n.contains("expired") || n.contains("matched no finding")),
+        "{all_notes:?}"
     );
+
+    // Exactly, with DEMO_RULES: its suppressions hide the three findings of IPF406 on shop
+    // and IPF101 on the pod dump, and its severity override applies to what is left.
+    let r = run(
+        &s.dir,
+        &["check", ".", "--format", "json", "--select", DEMO_RULES],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let j = r.json();
+    assert_eq!(notes(&j), [suppressed]);
     assert_eq!(
         findings(&j),
         pairs(&[
