@@ -78,8 +78,10 @@ fn transform(schema: &Value, in_combinator: bool) -> Value {
 /// [`strict`]`(schema.properties.spec)`. Paths are relative to the object.
 pub fn validate_spec(validator: &jsonschema::Validator, spec: &Value) -> Vec<SchemaError> {
     let base = FieldPath::root().key("spec");
+    let mut spec = spec.clone();
+    drop_null_fields(&mut spec);
     let mut out: Vec<SchemaError> = Vec::new();
-    for e in validator.iter_errors(spec) {
+    for e in validator.iter_errors(&spec) {
         let mut field = base.clone();
         for seg in e.instance_path().iter() {
             field = match seg {
@@ -106,6 +108,19 @@ pub fn validate_spec(validator: &jsonschema::Validator, spec: &Value) -> Vec<Sch
     out.sort_by(|a, b| a.field.cmp(&b.field).then(a.message.cmp(&b.message)));
     out.dedup();
     out
+}
+
+/// The API server drops fields whose value is null (unless the schema says `nullable`, where
+/// null is valid anyway) before validating, so `match:` with nothing after it is accepted.
+fn drop_null_fields(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_null_fields);
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+        _ => {}
+    }
 }
 
 /// `spec.http[0].route`, as `kubectl` names fields.
@@ -162,6 +177,12 @@ mod tests {
         )
         .is_empty());
         assert!(check(schema.clone(), json!({"port": 8080})).is_empty());
+        // Null fields are dropped by the API server, not rejected.
+        assert!(check(
+            schema.clone(),
+            json!({"match": null, "items": [{"a": null}]})
+        )
+        .is_empty());
         assert_eq!(
             check(
                 schema.clone(),
