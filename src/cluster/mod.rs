@@ -108,11 +108,55 @@ const BUILT_IN_KINDS: &[&str] = &[
     "Lease",
 ];
 
+/// What a rule that declares `reads: ["*"]` (one that looks at annotations or defaults on
+/// any object it understands) reads: every kind some rule interprets, never Secrets, Events
+/// or Leases, which no rule looks at and which are large or sensitive.
+const EVERY_CHECKED_KIND: &[&str] = &[
+    "Pod",
+    "Deployment",
+    "StatefulSet",
+    "DaemonSet",
+    "ReplicaSet",
+    "Job",
+    "CronJob",
+    "Service",
+    "Namespace",
+    "ConfigMap",
+    "Node",
+    "PodDisruptionBudget",
+    "HorizontalPodAutoscaler",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "CustomResourceDefinition",
+    "DestinationRule",
+    "VirtualService",
+    "Gateway",
+    "ServiceEntry",
+    "Sidecar",
+    "EnvoyFilter",
+    "WorkloadEntry",
+    "WorkloadGroup",
+    "ProxyConfig",
+    "AuthorizationPolicy",
+    "PeerAuthentication",
+    "RequestAuthentication",
+    "Telemetry",
+    "WasmPlugin",
+    "IstioOperator",
+];
+
 /// The kinds the given rules read, sorted; the tool's own record kinds are not listed.
 pub fn kinds_for(rules: &[&Rule]) -> Vec<String> {
     let kinds: BTreeSet<&str> = rules
         .iter()
         .flat_map(|r| r.reads.iter().copied())
+        .flat_map(|k| {
+            if k == "*" {
+                EVERY_CHECKED_KIND.to_vec()
+            } else {
+                vec![k]
+            }
+        })
         .filter(|k| *k != read_gap::READ_GAP && *k != read_gap::CLUSTER_VERSION)
         .collect();
     kinds.into_iter().map(str::to_string).collect()

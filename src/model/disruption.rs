@@ -382,7 +382,8 @@ pub fn counts_for_budgets(w: &Workload) -> bool {
         )
 }
 
-/// Every PDB with the workloads it covers, and for each workload the PDBs covering it.
+/// Every PDB with the workloads it covers (one per kind and name: copies of an object in
+/// several files count once), and for each workload the PDBs covering it.
 #[derive(Debug, Default)]
 pub struct Budgets {
     pub budgets: Vec<(Budget, Vec<usize>)>,
@@ -403,7 +404,7 @@ impl Budgets {
             let Some(budget) = Budget::from_object(inv, id) else {
                 continue;
             };
-            let covered: Vec<usize> = match &budget.selector {
+            let matching: Vec<usize> = match &budget.selector {
                 Some(selector) => inv
                     .workloads_matching(o.namespace(), selector)
                     .filter(|w| counts_for_budgets(w))
@@ -412,8 +413,16 @@ impl Budgets {
                 None => Vec::new(),
             };
             let b = out.budgets.len();
-            for &w in &covered {
+            // Every copy is covered, but the same workload found in several files
+            // (overlays, release history) runs its pods once.
+            let mut seen = std::collections::HashSet::new();
+            let mut covered = Vec::new();
+            for &w in &matching {
                 out.by_workload.entry(w).or_default().push(b);
+                let wo = inv.object(inv.workloads[w].object);
+                if seen.insert((wo.kind.as_str(), wo.name.as_str())) {
+                    covered.push(w);
+                }
             }
             out.budgets.push((budget, covered));
         }

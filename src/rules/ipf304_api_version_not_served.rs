@@ -47,7 +47,14 @@ crate::declare_rule! {
     severity: Error,
     summary: "A resource uses an apiVersion the target's Istio CRDs do not serve",
     fixable: true,
-    reads: ["*"],
+    // Besides every kind other rules read, the removed kinds a cluster still holds where
+    // their old CRDs were never deleted (rules/removed-apis.yaml).
+    reads: [
+        "*", "Policy", "MeshPolicy", "ClusterRbacConfig", "RbacConfig", "ServiceRole",
+        "ServiceRoleBinding", "HTTPAPISpec", "HTTPAPISpecBinding", "QuotaSpec",
+        "QuotaSpecBinding", "attributemanifest", "handler", "instance", "rule", "adapter",
+        "template", "BackendTLSPolicy", "InferencePool",
+    ],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

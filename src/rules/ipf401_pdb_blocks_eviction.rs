@@ -21,7 +21,8 @@ crate::declare_rule! {
     /// `scaleTargetRef` names the workload, its `minReplicas` (default 1): the count the
     /// workload may be running when the drain comes. It fires when the budget allows zero
     /// disruptions. Workloads scaled to zero are not counted; a budget over no pods blocks
-    /// nothing.
+    /// nothing; the same workload found in several files counts once. A budget over a single
+    /// istiod or gateway pod is IPF502's finding.
     ///
     /// ## Why it matters during an upgrade
     /// Upgrades are often paired with node-pool rotations, and every meshed pod must be
@@ -69,16 +70,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
-        // The same workload found in several files (overlays, release history) runs once.
-        let mut seen = std::collections::HashSet::new();
         let counted: Vec<_> = covered
             .iter()
-            .map(|&i| &inv.workloads[i])
-            .filter(|w| {
-                let o = inv.object(w.object);
-                seen.insert((o.kind.as_str(), o.namespace(), o.name.as_str()))
-            })
-            .map(|w| (w, hpas.replicas(inv, w)))
+            .map(|&i| (&inv.workloads[i], hpas.replicas(inv, &inv.workloads[i])))
             .filter(|(_, r)| r.min > 0)
             .collect();
         let expected: i64 = counted.iter().map(|(_, r)| r.min).sum();

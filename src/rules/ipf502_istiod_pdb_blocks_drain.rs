@@ -1,8 +1,10 @@
+use std::collections::HashSet;
+
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
 use crate::model::gateway::gateway_install;
-use crate::model::FieldPath;
+use crate::model::{FieldPath, ObjectId};
 
 crate::declare_rule! {
     /// ## What it does
@@ -46,19 +48,33 @@ fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let hpas = Autoscalers::build(inv);
     let budgets = Budgets::build(inv);
+    // By identity, not object: a repository may hold the same Deployment in several files,
+    // some of them partial (kustomize patches) that only the complete copy shows for what
+    // it is.
+    let identity = |id: ObjectId| {
+        let o = inv.object(id);
+        (o.kind.as_str(), o.namespace(), o.name.as_str())
+    };
+    let istiods: HashSet<_> = inv
+        .mesh
+        .control_planes
+        .iter()
+        .filter_map(|cp| cp.object.map(identity))
+        .collect();
+    let gateways: HashSet<_> = inv
+        .workloads
+        .iter()
+        .filter(|w| gateway_install(w).is_some())
+        .map(|w| identity(w.object))
+        .collect();
     for (budget, covered) in &budgets.budgets {
         let [only] = covered.as_slice() else {
             continue;
         };
         let w = &inv.workloads[*only];
-        let what = if inv
-            .mesh
-            .control_planes
-            .iter()
-            .any(|cp| cp.object == Some(w.object))
-        {
+        let what = if istiods.contains(&identity(w.object)) {
             "istiod"
-        } else if gateway_install(w).is_some() {
+        } else if gateways.contains(&identity(w.object)) {
             "the gateway"
         } else {
             continue;
@@ -83,8 +99,10 @@ fn check(cx: &Context, sink: &mut Sink) {
             FieldPath::parse("/spec").key(budget.field_name()),
             message,
         )
-        .with_fix(Fix::display_only(format!(
-            "{raise} (chart value autoscaleMin / replicaCount), or delete this PodDisruptionBudget as the 1.28+ istiod chart does for one replica"
-        )));
+        .with_fix(Fix::display_only(if what == "istiod" {
+            format!("{raise} (istiod chart: autoscaleMin / replicaCount), or delete this PodDisruptionBudget as the 1.28+ istiod chart does for one replica")
+        } else {
+            format!("{raise} (gateway chart: autoscaling.minReplicas / replicaCount), or delete this PodDisruptionBudget as the gateway chart does for one replica")
+        }));
     }
 }

@@ -170,9 +170,15 @@ impl Cluster {
                 c.version = o.root.str_at(&["gitVersion"]).map(str::to_string);
                 continue;
             }
-            let (group, version) = match o.api_version.split_once('/') {
+            let api_version =
+                if o.kind == "PodDisruptionBudget" && o.api_version == "policy/v1beta1" {
+                    "policy/v1".to_string()
+                } else {
+                    o.api_version.clone()
+                };
+            let (group, version) = match api_version.split_once('/') {
                 Some((g, v)) => (g.to_string(), v.to_string()),
-                None => (String::new(), o.api_version.clone()),
+                None => (String::new(), api_version.clone()),
             };
             if !c
                 .resources
@@ -188,6 +194,18 @@ impl Cluster {
                 });
             }
             let mut json = o.root.to_json();
+            // policy/v1beta1 is no longer served: the API server returns such PDBs as v1, and
+            // turns an empty v1beta1 selector (which matched nothing) into the selector that
+            // keeps matching nothing (kubernetes pkg/apis/policy/v1beta1/conversion.go).
+            if o.kind == "PodDisruptionBudget" && o.api_version == "policy/v1beta1" {
+                json["apiVersion"] = json!("policy/v1");
+                if json["spec"]["selector"] == json!({}) {
+                    json["spec"]["selector"] = json!({"matchExpressions": [{
+                        "key": "pdb.kubernetes.io/deprecated-v1beta1-empty-selector-match",
+                        "operator": "Exists",
+                    }]});
+                }
+            }
             // The API server fills in the namespace `kubectl apply` would have used.
             if !o.is_cluster_scoped() && o.declared_namespace.is_none() {
                 if let Some(Json::Object(m)) = json.get_mut("metadata") {
