@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! files ─> source ─> Inventory ─> engine (rules, parallel, sorted) ─> emit (human, json, sarif, github)
+//!                                                                  └─> fix (--diff, --fix: byte edits on the files read)
 //! ```
 
 pub mod baseline;

@@ -687,6 +687,11 @@ fn a_file_changed_since_it_was_read_is_not_overwritten() {
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640, "permissions kept");
     }
+    let stdin = fix::FileChange {
+        path: "-".into(),
+        ..change.clone()
+    };
+    assert!(fix::write(&stdin).unwrap_err().contains("--diff"));
     let leftovers = std::fs::read_dir(&tmp).unwrap().count();
     assert_eq!(leftovers, 1, "no temporary file left behind");
     let _ = std::fs::remove_dir_all(&tmp);
@@ -820,4 +825,71 @@ fn cluster_objects_get_a_kubectl_patch_and_are_never_changed() {
         "{shown}"
     );
     assert!(fix::summary(&report, &plan, &[], true).contains(command.as_str()));
+}
+
+#[test]
+fn list_items_are_edited_one_by_one_whatever_their_style() {
+    let tmp = temp_dir("list-styles");
+    let path = tmp.join("list.yaml");
+    let text = "apiVersion: v1\nkind: List\nitems:\n- metadata: {name: a}\n  kind: Pod\n  apiVersion: v1\n- {apiVersion: v1, kind: Pod, metadata: {name: b}}\n-   apiVersion: v1\n    kind: Pod\n    metadata:\n      name: c\nmetadata:\n  resourceVersion: \"\"\n";
+    std::fs::write(&path, text).unwrap();
+    let input = path.to_string_lossy().into_owned();
+    let mut report = run_check(
+        std::slice::from_ref(&input),
+        &["--select".into(), "IPF001".into()],
+    );
+    let id = |name: &str| {
+        report
+            .inventory
+            .objects
+            .iter()
+            .position(|o| o.name == name)
+            .unwrap()
+    };
+    let edits = [
+        (
+            id("a"),
+            Edit::Remove {
+                path: FieldPath::parse("/metadata"),
+            },
+        ),
+        (
+            id("b"),
+            Edit::Set {
+                path: FieldPath::parse("/spec/x"),
+                value: 1.into(),
+            },
+        ),
+        (
+            id("c"),
+            Edit::Set {
+                path: FieldPath::parse("/metadata/labels/app"),
+                value: "c".into(),
+            },
+        ),
+    ];
+    for (object, edit) in edits {
+        report.diagnostics.push(Diagnostic {
+            code: "IPF405",
+            name: "test",
+            severity: Severity::Warning,
+            message: "test".into(),
+            subject: Subject::Object {
+                object,
+                field: FieldPath::root(),
+            },
+            fix: Some(Fix::safe("edit", vec![edit])),
+        });
+    }
+    let plan = fix::plan(&report, false);
+    assert!(
+        plan.outcomes.iter().all(|o| o.status == Status::Applied),
+        "{:?}",
+        plan.outcomes
+    );
+    assert_eq!(
+        plan.changes[0].after,
+        "apiVersion: v1\nkind: List\nitems:\n- kind: Pod\n  apiVersion: v1\n- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {x: 1}}\n-   apiVersion: v1\n    kind: Pod\n    metadata:\n      name: c\n      labels:\n        app: c\nmetadata:\n  resourceVersion: \"\"\n"
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
 }

@@ -174,7 +174,12 @@ pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
     }
 }
 
-fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
+fn result(
+    report: &Report,
+    d: &Diagnostic,
+    rule_index: Option<usize>,
+    change: Option<&crate::fix::Replacement>,
+) -> Value {
     let mut location = serde_json::Map::new();
     // Standard input has no file to point at.
     if let Some(l) = report.location(d).filter(|l| l.file.path != "-") {
@@ -218,16 +223,15 @@ fn result(report: &Report, d: &Diagnostic, rule_index: Option<usize>) -> Value {
     if let Some(field) = d.field() {
         r["properties"] = json!({"field": field.to_string()});
     }
-    if let Some(fixes) = fixes(report, d) {
+    if let Some(fixes) = change.and_then(|c| fixes(report, d, c)) {
         r["fixes"] = fixes;
     }
     r
 }
 
 /// The safe or unsafe fix as whole-line replacements in the file that was read.
-fn fixes(report: &Report, d: &Diagnostic) -> Option<Value> {
+fn fixes(report: &Report, d: &Diagnostic, change: &crate::fix::Replacement) -> Option<Value> {
     let fix = d.fix.as_ref()?;
-    let change = crate::fix::replacement(report, d)?;
     let file = &report.files[change.file];
     Some(json!([{
         "description": {"text": format!("{} ({})", fix.title, match fix.applicability {
@@ -260,23 +264,24 @@ pub fn render_capped(report: &Report, cap: usize) -> String {
     // A finding about neither an object nor a file (an input path that could not be read)
     // has no location, and code scanning rejects results without one: it is reported as a
     // notification instead, below.
-    let mut shown: Vec<&Diagnostic> = report
+    let mut shown: Vec<(usize, &Diagnostic)> = report
         .diagnostics
         .iter()
-        .filter(|d| d.subject != Subject::Estate)
+        .enumerate()
+        .filter(|(_, d)| d.subject != Subject::Estate)
         .collect();
     let omitted = shown.len().saturating_sub(cap);
     if omitted > 0 {
         let mut by_severity: Vec<usize> = (0..shown.len()).collect();
         // Stable: within a severity the earlier (sorted) findings win.
-        by_severity.sort_by_key(|&i| std::cmp::Reverse(shown[i].severity));
+        by_severity.sort_by_key(|&i| std::cmp::Reverse(shown[i].1.severity));
         let mut keep: Vec<usize> = by_severity.into_iter().take(cap).collect();
         keep.sort_unstable();
         shown = keep.into_iter().map(|i| shown[i]).collect();
     }
     // The engine sorts by the path as shown (relative to the current directory); code
     // scanning sees repository paths, so order by those (stable: ties keep engine order).
-    shown.sort_by_cached_key(|d| match report.location(d) {
+    shown.sort_by_cached_key(|(_, d)| match report.location(d) {
         Some(l) => (
             artifact_uri(report, l.file),
             l.span.start.line,
@@ -285,13 +290,16 @@ pub fn render_capped(report: &Report, cap: usize) -> String {
         ),
         None => (String::new(), 0, 0, d.code),
     });
+    // Fixes are keyed by the diagnostic's position in the report.
+    let changes = crate::fix::replacements(report);
     let results: Vec<Value> = shown
         .iter()
-        .map(|d| {
+        .map(|&(i, d)| {
             result(
                 report,
                 d,
                 report.rules.iter().position(|r| r.code == d.code),
+                changes.get(&i),
             )
         })
         .collect();

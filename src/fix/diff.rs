@@ -39,9 +39,12 @@ fn myers(a: &[&str], b: &[&str]) -> Vec<(Op, usize, usize)> {
     let max = (n + m) as usize;
     let offset = max as isize + 1;
     let mut v = vec![0isize; 2 * max + 3];
+    // Round d only reads diagonals -d-1..=d+1 of the previous round, so only that window is
+    // kept: memory grows with the square of the edit distance, not with the file size.
     let mut trace: Vec<Vec<isize>> = Vec::new();
     'search: for d in 0..=max as isize {
-        trace.push(v.clone());
+        let lo = (offset - d - 1) as usize;
+        trace.push(v[lo..lo + 2 * d as usize + 3].to_vec());
         let mut k = -d;
         while k <= d {
             let idx = (k + offset) as usize;
@@ -65,16 +68,16 @@ fn myers(a: &[&str], b: &[&str]) -> Vec<(Op, usize, usize)> {
     // Walk the trace backwards from the end to recover the path.
     let mut ops = Vec::new();
     let (mut x, mut y) = (n, m);
-    for (d, v) in trace.iter().enumerate().rev() {
+    for (d, window) in trace.iter().enumerate().rev() {
         let d = d as isize;
+        let at = |k: isize| window[(k + d + 1) as usize];
         let k = x - y;
-        let idx = (k + offset) as usize;
-        let prev_k = if k == -d || (k != d && v[idx - 1] < v[idx + 1]) {
+        let prev_k = if k == -d || (k != d && at(k - 1) < at(k + 1)) {
             k + 1
         } else {
             k - 1
         };
-        let prev_x = v[(prev_k + offset) as usize];
+        let prev_x = at(prev_k);
         let prev_y = prev_x - prev_k;
         while x > prev_x && y > prev_y {
             x -= 1;

@@ -8,6 +8,7 @@
 //! their fixes become `kubectl patch` commands for a person to review and run.
 
 pub mod diff;
+mod pieces;
 pub mod render;
 pub mod text;
 
@@ -17,7 +18,7 @@ use std::path::Path;
 
 use serde_json::Value as Json;
 
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix};
+use crate::diagnostic::{Applicability, Edit, Fix};
 use crate::model::path::Segment;
 use crate::model::{FieldPath, Object, Origin};
 use crate::report::Report;
@@ -224,50 +225,7 @@ pub fn plan(report: &Report, unsafe_fixes: bool) -> Plan {
     let mut files: Vec<_> = by_file.into_iter().collect();
     files.sort();
     for (file, diagnostics) in files {
-        let source = &report.files[file];
-        let mut current = source.text.to_string();
-        // (place, path, edit, diagnostic) of every edit applied so far in this file.
-        let mut done: Vec<(Place, FieldPath, Edit, usize)> = Vec::new();
-        for i in diagnostics {
-            let d = &report.diagnostics[i];
-            let fix = d.fix.as_ref().expect("filtered above");
-            let object = report.inventory.object(d.object().expect("filtered above"));
-            let status = match place_of(source, object) {
-                Err(e) => Status::NotApplied(e),
-                Ok(place) => match conflict(report, &done, place, &fix.edits) {
-                    Some(reason) => Status::NotApplied(reason),
-                    None => match apply_fix(&source.path, &current, place, &fix.edits) {
-                        Err(e) => Status::NotApplied(e),
-                        Ok(text) => {
-                            let status = if text == current {
-                                Status::AlreadyApplied
-                            } else {
-                                Status::Applied
-                            };
-                            current = text;
-                            done.extend(
-                                fix.edits
-                                    .iter()
-                                    .map(|e| (place, edit_path(e).clone(), e.clone(), i)),
-                            );
-                            status
-                        }
-                    },
-                },
-            };
-            plan.outcomes.push(Outcome {
-                diagnostic: i,
-                status,
-            });
-        }
-        if current != *source.text {
-            plan.changes.push(FileChange {
-                file,
-                path: source.path.clone(),
-                before: source.text.to_string(),
-                after: current,
-            });
-        }
+        fix_file(report, file, &diagnostics, &mut plan);
     }
     plan.outcomes.sort_by_key(|o| o.diagnostic);
     plan
@@ -302,33 +260,145 @@ fn conflict(
     None
 }
 
-/// Which document (and `kind: List` item) of the file holds the object.
-fn place_of(file: &SourceFile, object: &Object) -> Result<Place, String> {
-    let Origin::File { document, .. } = object.origin else {
-        return Err("not read from a file".into());
+/// The document index and root span of an object read from a file.
+fn origin(object: &Object) -> Option<(usize, usize, crate::yaml::Span)> {
+    match object.origin {
+        Origin::File { file, document } => Some((file, document, object.root.span)),
+        Origin::Cluster => None,
+    }
+}
+
+/// Applies the fixes of one file in order, each to the piece of text holding its object,
+/// then checks every edited document as a whole.
+fn fix_file(report: &Report, file: usize, diagnostics: &[usize], plan: &mut Plan) {
+    let source = &report.files[file];
+    let object_of = |i: usize| {
+        report
+            .inventory
+            .object(report.diagnostics[i].object().expect("object fix"))
     };
-    let docs = yaml::split_documents(&file.text);
-    let (line, text) = docs
-        .get(document)
-        .ok_or("the object's document is not in the file")?;
-    let root = yaml::parse_document(text, *line)
-        .ok()
-        .and_then(|d| d.root)
-        .ok_or("the object's document does not parse")?;
-    if root.span == object.root.span {
-        return Ok(Place {
-            document,
-            item: None,
+    let wanted: Vec<(usize, crate::yaml::Span)> = diagnostics
+        .iter()
+        .filter_map(|&i| origin(object_of(i)).map(|(_, d, s)| (d, s)))
+        .collect();
+    let mut pieces = pieces::cut(&source.path, &source.text, &wanted);
+    let mut texts: Vec<String> = pieces.parts.iter().map(|p| p.text.clone()).collect();
+    // (place, path, edit, diagnostic) of every edit applied so far in this file.
+    let mut done: Vec<(Place, FieldPath, Edit, usize)> = Vec::new();
+    let mut outcomes = Vec::new();
+    for &i in diagnostics {
+        let fix = report.diagnostics[i].fix.as_ref().expect("filtered above");
+        let place = origin(object_of(i)).and_then(|(_, d, s)| pieces.places.get(&(d, s)).copied());
+        let status = match place.and_then(|p| pieces.slots.get(&p).map(|s| (p, *s))) {
+            None => Status::NotApplied("cannot find the object in its file".into()),
+            Some((place, slot)) => match conflict(report, &done, place, &fix.edits) {
+                Some(reason) => Status::NotApplied(reason),
+                None => {
+                    let part = &pieces.parts[slot.part];
+                    match pieces::edit_part(
+                        &source.path,
+                        part,
+                        &texts[slot.part],
+                        slot.item,
+                        &fix.edits,
+                    ) {
+                        Err(e) => Status::NotApplied(e),
+                        Ok(text) => {
+                            let status = if text == texts[slot.part] {
+                                Status::AlreadyApplied
+                            } else {
+                                Status::Applied
+                            };
+                            texts[slot.part] = text;
+                            done.extend(
+                                fix.edits
+                                    .iter()
+                                    .map(|e| (place, edit_path(e).clone(), e.clone(), i)),
+                            );
+                            status
+                        }
+                    }
+                }
+            },
+        };
+        outcomes.push(Outcome {
+            diagnostic: i,
+            status,
         });
     }
-    root.get("items")
-        .and_then(yaml::Node::as_seq)
-        .and_then(|items| items.iter().position(|n| n.span == object.root.span))
-        .map(|i| Place {
-            document,
-            item: Some(i),
-        })
-        .ok_or_else(|| "cannot find the object in its file".into())
+    // Each piece was checked on its own; check each edited document as a whole too, and
+    // give it back untouched if it does not read as the original with the edits made.
+    let edited: std::collections::BTreeSet<usize> = pieces
+        .parts
+        .iter()
+        .zip(&texts)
+        .filter(|(p, t)| p.text != **t)
+        .map(|(p, _)| p.document)
+        .collect();
+    for document in edited {
+        let mut expected = pieces
+            .documents
+            .get(&document)
+            .cloned()
+            .unwrap_or(Json::Null);
+        let mut applied_here = Vec::new();
+        for (place, path, edit, by) in &done {
+            if place.document != document {
+                continue;
+            }
+            let full = match place.item {
+                Some(item) => FieldPath::root().key("items").index(item).join(path),
+                None => path.clone(),
+            };
+            let edit = match edit {
+                Edit::Set { value, .. } => Edit::Set {
+                    path: full,
+                    value: value.clone(),
+                },
+                Edit::Remove { .. } => Edit::Remove { path: full },
+            };
+            let _ = apply_json(&mut expected, &edit);
+            applied_here.push(*by);
+        }
+        let new_text: String = pieces
+            .parts
+            .iter()
+            .zip(&texts)
+            .filter(|(p, _)| p.document == document)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let reread = yaml::split_documents(&new_text);
+        let ok = reread.len() == 1
+            && yaml::parse_document(reread[0].1, 0)
+                .ok()
+                .and_then(|d| d.root)
+                .is_some_and(|root| root.to_json() == expected);
+        if !ok {
+            for (part, text) in pieces.parts.iter_mut().zip(texts.iter_mut()) {
+                if part.document == document {
+                    text.clone_from(&part.text);
+                }
+            }
+            for o in outcomes
+                .iter_mut()
+                .filter(|o| applied_here.contains(&o.diagnostic))
+            {
+                o.status = Status::NotApplied(
+                    "the fixes for this document do not read back as intended together; change it by hand".into(),
+                );
+            }
+        }
+    }
+    let after: String = texts.concat();
+    if after != *source.text {
+        plan.changes.push(FileChange {
+            file,
+            path: source.path.clone(),
+            before: source.text.to_string(),
+            after,
+        });
+    }
+    plan.outcomes.extend(outcomes);
 }
 
 /// Applies one fix's edits to `text`, each checked by parsing the result again.
@@ -504,18 +574,62 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// The fix of one diagnostic on its own, against the text that was read: the file and the
-/// whole lines it replaces (for SARIF `fixes`). `None` when there is nothing to apply.
-pub fn replacement(report: &Report, d: &Diagnostic) -> Option<Replacement> {
-    let fix = d.fix.as_ref().filter(|f| is_applicable(f, true))?;
-    let object = report.inventory.object(d.object()?);
-    let Origin::File { file, .. } = object.origin else {
-        return None;
-    };
-    let source = &report.files[file];
-    let place = place_of(source, object).ok()?;
-    let after = apply_fix(&source.path, &source.text, place, &fix.edits).ok()?;
-    (after != *source.text).then(|| Replacement::between(file, &source.text, &after))
+/// Each applicable fix on its own, against the text that was read: the whole lines it
+/// replaces (for SARIF `fixes`), by diagnostic index.
+pub fn replacements(report: &Report) -> HashMap<usize, Replacement> {
+    let mut by_file: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (i, d) in report.diagnostics.iter().enumerate() {
+        let applicable = d.fix.as_ref().is_some_and(|f| is_applicable(f, true));
+        if let Some((file, _, _)) = d
+            .object()
+            .filter(|_| applicable)
+            .and_then(|id| origin(report.inventory.object(id)))
+        {
+            by_file.entry(file).or_default().push(i);
+        }
+    }
+    let mut out = HashMap::new();
+    for (file, diagnostics) in by_file {
+        let source = &report.files[file];
+        let object_of = |i: usize| {
+            report
+                .inventory
+                .object(report.diagnostics[i].object().expect("object fix"))
+        };
+        let wanted: Vec<_> = diagnostics
+            .iter()
+            .filter_map(|&i| origin(object_of(i)).map(|(_, d, s)| (d, s)))
+            .collect();
+        let pieces = pieces::cut(&source.path, &source.text, &wanted);
+        for i in diagnostics {
+            let fix = report.diagnostics[i].fix.as_ref().expect("filtered above");
+            let Some(slot) = origin(object_of(i))
+                .and_then(|(_, d, s)| pieces.places.get(&(d, s)))
+                .and_then(|p| pieces.slots.get(p))
+            else {
+                continue;
+            };
+            let part = &pieces.parts[slot.part];
+            let Ok(after) =
+                pieces::edit_part(&source.path, part, &part.text, slot.item, &fix.edits)
+            else {
+                continue;
+            };
+            if after != part.text {
+                let (start, old_end, new_end) = line_range(&part.text, &after);
+                out.insert(
+                    i,
+                    Replacement {
+                        file,
+                        start: pos_of(&source.text, part.start + start),
+                        end: pos_of(&source.text, part.start + old_end),
+                        inserted: after[start..new_end].to_string(),
+                    },
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Whole lines `start..end` (bytes of the old text) replaced by `inserted`.
@@ -527,37 +641,30 @@ pub struct Replacement {
     pub inserted: String,
 }
 
-impl Replacement {
-    fn between(file: usize, old: &str, new: &str) -> Replacement {
-        let common = old
-            .bytes()
-            .zip(new.bytes())
-            .take_while(|(a, b)| a == b)
-            .count();
-        let start = old[..common].rfind('\n').map_or(0, |i| i + 1);
-        let tail = old[start..]
-            .bytes()
-            .rev()
-            .zip(new[start..].bytes().rev())
-            .take_while(|(a, b)| a == b)
-            .count();
-        // Widen to the end of the line so the region is whole lines in both texts.
-        let old_cut = old.len() - tail;
-        let old_end = if old_cut == start || old[..old_cut].ends_with('\n') {
-            old_cut
-        } else {
-            old[old_cut..]
-                .find('\n')
-                .map_or(old.len(), |i| old_cut + i + 1)
-        };
-        let new_end = new.len() - (old.len() - old_end);
-        Replacement {
-            file,
-            start: pos_of(old, start),
-            end: pos_of(old, old_end),
-            inserted: new[start..new_end].to_string(),
-        }
-    }
+/// The smallest run of whole lines that differs: (start, end in old, end in new), bytes.
+fn line_range(old: &str, new: &str) -> (usize, usize, usize) {
+    let common = old
+        .bytes()
+        .zip(new.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let start = old[..common].rfind('\n').map_or(0, |i| i + 1);
+    let tail = old[start..]
+        .bytes()
+        .rev()
+        .zip(new[start..].bytes().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    // Widen to the end of the line so the region is whole lines in both texts.
+    let old_cut = old.len() - tail;
+    let old_end = if old_cut == start || old[..old_cut].ends_with('\n') {
+        old_cut
+    } else {
+        old[old_cut..]
+            .find('\n')
+            .map_or(old.len(), |i| old_cut + i + 1)
+    };
+    (start, old_end, new.len() - (old.len() - old_end))
 }
 
 /// The position of a byte offset (1-based line, column in characters).

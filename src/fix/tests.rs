@@ -298,18 +298,15 @@ fn merge_patch_for_cluster_objects() {
 
 #[test]
 fn sarif_replacement_covers_whole_lines() {
-    let r = Replacement::between(0, "a: 1\nb: 2\nc: 3\n", "a: 1\nb: 5\nc: 3\n");
     assert_eq!(
-        (r.start, r.end),
-        (Pos { line: 2, col: 0 }, Pos { line: 3, col: 0 })
+        line_range("a: 1\nb: 2\nc: 3\n", "a: 1\nb: 5\nc: 3\n"),
+        (5, 10, 10)
     );
-    assert_eq!(r.inserted, "b: 5\n");
-    let r = Replacement::between(0, "a: 1\nb: 2\n", "a: 1\n  x: y\nb: 2\n");
     assert_eq!(
-        (r.start, r.end),
-        (Pos { line: 2, col: 0 }, Pos { line: 2, col: 0 })
+        line_range("a: 1\nb: 2\n", "a: 1\n  x: y\nb: 2\n"),
+        (5, 5, 12)
     );
-    assert_eq!(r.inserted, "  x: y\n");
+    assert_eq!(pos_of("a: 1\nb: 2\n", 5), Pos { line: 2, col: 0 });
 }
 
 #[test]
@@ -326,7 +323,7 @@ fn json_documents_stay_json() {
     );
     assert_eq!(
         out,
-        "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"y z\", \"labels\": {}, \"annotations\": {\"a.b/c\": \"on\"}}, \"spec\": {\"x\": {\"k\": [1, \"v\"]}}\n}\n"
+        "{\n  \"apiVersion\": \"v1\",\n  \"metadata\": {\"name\": \"y z\", \"labels\": {}, \"annotations\": {\"a.b/c\": \"on\"}},\n  \"spec\": {\"x\": {\"k\": [1, \"v\"]}}\n}\n"
     );
     serde_json::from_str::<Json>(&out).expect("still JSON");
 }
@@ -401,4 +398,15 @@ fn replaced_collections_keep_their_style() {
         edit("m:\n  l: x # note\n", &[set("/m/l", json!(["p", "q"]))]),
         "m:\n  l:\n  - p\n  - q # note\n"
     );
+}
+
+#[test]
+fn pretty_printed_json_gets_a_line_per_new_key() {
+    let text = "{\n  \"metadata\": {\n    \"name\": \"x\",\n    \"labels\": {\n      \"a\": \"b\"\n    }\n  }\n}\n";
+    let out = edit(text, &[set("/metadata/annotations/k", json!("v"))]);
+    assert_eq!(
+        out,
+        "{\n  \"metadata\": {\n    \"name\": \"x\",\n    \"labels\": {\n      \"a\": \"b\"\n    },\n    \"annotations\": {\"k\": \"v\"}\n  }\n}\n"
+    );
+    serde_json::from_str::<Json>(&out).expect("still JSON");
 }

@@ -132,8 +132,7 @@ impl<'a> Doc<'a> {
             root,
             styles: Styles::read(doc_text, line),
             layout,
-            json: file.path.to_ascii_lowercase().ends_with(".json")
-                || doc_text.trim_start().starts_with('{'),
+            json: file.path.to_ascii_lowercase().ends_with(".json") || looks_like_json(doc_text),
             newline: if file.text.contains("\r\n") {
                 "\r\n"
             } else {
@@ -154,22 +153,22 @@ impl<'a> Doc<'a> {
         &self.file.text
     }
 
-    fn off(&self, pos: Pos) -> usize {
+    pub(super) fn off(&self, pos: Pos) -> usize {
         self.file.offset(pos)
     }
 
-    fn line_start(&self, line: u32) -> usize {
+    pub(super) fn line_start(&self, line: u32) -> usize {
         self.off(Pos { line, col: 0 })
     }
 
     /// Start of the line after the one holding byte `at` (or the end of the text).
-    fn next_line_start(&self, at: usize) -> usize {
+    pub(super) fn next_line_start(&self, at: usize) -> usize {
         self.text()[at..]
             .find('\n')
             .map_or(self.text().len(), |i| at + i + 1)
     }
 
-    fn is_flow(&self, node: &Node) -> bool {
+    pub(super) fn is_flow(&self, node: &Node) -> bool {
         if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
             return false;
         }
@@ -224,7 +223,7 @@ impl<'a> Doc<'a> {
     }
 
     /// Byte offset just past the last character of a node's text.
-    fn node_end(&self, node: &Node) -> usize {
+    pub(super) fn node_end(&self, node: &Node) -> usize {
         match &node.value {
             Value::Map(entries) if !self.is_flow(node) && !entries.is_empty() => {
                 self.entry_end(entries.last().expect("non-empty"))
@@ -452,10 +451,21 @@ impl<'a> Doc<'a> {
             return match entries.last() {
                 Some(last) => {
                     let at = self.entry_end(last);
+                    // One entry per line (pretty-printed JSON): the new one gets its own line
+                    // at the same indentation.
+                    let line_start = self.line_start(last.key_span.start.line);
+                    let lead = &self.text()[line_start..self.off(last.key_span.start)];
+                    let text = if map.span.start.line < last.key_span.start.line
+                        && lead.trim().is_empty()
+                    {
+                        format!(",{}{lead}{item}", self.newline)
+                    } else {
+                        format!(", {item}")
+                    };
                     Ok(vec![ByteEdit {
                         start: at,
                         end: at,
-                        text: format!(", {item}"),
+                        text,
                     }])
                 }
                 None => {
@@ -711,6 +721,13 @@ impl Doc<'_> {
             whole_lines,
         ])
     }
+}
+
+/// A document written as a JSON object: `{` then a quoted key (YAML flow keys are plain).
+fn looks_like_json(text: &str) -> bool {
+    text.trim_start()
+        .strip_prefix('{')
+        .is_some_and(|rest| rest.trim_start().starts_with(['"', '}']))
 }
 
 /// `/a/b` for the first `n` segments of `path`.
