@@ -22,7 +22,11 @@ fn fast_limits() -> istio_preflight::cluster::Limits {
 
 fn run(args: &[&str]) -> Output {
     let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-home");
-    Command::new(env!("CARGO_BIN_EXE_istio-preflight"))
+    // ISTIO_PREFLIGHT_BIN: a copy of the binary, for machines where several worktrees share
+    // one target directory and another build can replace it mid-run.
+    let binary = std::env::var_os("ISTIO_PREFLIGHT_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_istio-preflight").into());
+    Command::new(binary)
         .args(args)
         .env_remove("KUBECONFIG")
         .env("HOME", home)
@@ -243,6 +247,28 @@ fn client_certificate_kubeconfig_drives_the_binary_with_get_only_and_no_location
         .iter()
         .any(|r| r.path.contains("/secrets") || r.path.contains("/services")));
 
+    let sarif = run(&[
+        "check",
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--select",
+        "IPF405",
+        "--format",
+        "sarif",
+    ]);
+    let sarif = json_of(&sarif);
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        let location = &r["locations"][0];
+        assert!(location.get("physicalLocation").is_none(), "{r}");
+        assert!(
+            location["logicalLocations"][0]["fullyQualifiedName"].is_string(),
+            "{r}"
+        );
+    }
+
     let human = run(&[
         "check",
         "--cluster",
@@ -444,6 +470,8 @@ fn lists_run_concurrently() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // The Kubernetes version comes from the server's /version.
+    assert_eq!(json_of(&out)["estate"]["kubernetes"], "1.33.1");
     assert!(
         server.max_concurrent_lists() >= 4,
         "at most {} lists at once",
@@ -647,5 +675,92 @@ fn snapshot_round_trips_to_the_same_findings_and_never_writes_secret_data() {
         .unwrap()
         .iter()
         .all(|d| d["location"]["path"].is_string()));
+    assert_only_get(&server);
+}
+
+#[test]
+fn namespaces_limit_namespaced_lists_and_are_fetched_one_by_one() {
+    let server = ApiServer::start(
+        support::synthetic::cluster(4, 8, 40),
+        Auth::ClientCertificate,
+    );
+    let text = snapshot_of(&server, &["-n", "team-001,istio-system"]);
+    assert_eq!(text.matches("\nkind: Pod\n").count(), 10);
+    assert_eq!(text.matches("\nkind: Namespace\n").count(), 2);
+    assert!(text.contains("name: istiod"));
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert!(paths
+        .iter()
+        .any(|p| p.starts_with("/api/v1/namespaces/team-001/pods?limit=500")));
+    assert!(paths.iter().any(|p| p == "/api/v1/namespaces/team-001"));
+    assert!(
+        !paths.iter().any(|p| p.starts_with("/api/v1/pods")),
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| p.starts_with("/api/v1/namespaces?")),
+        "{paths:?}"
+    );
+    // Cluster-scoped kinds are still read cluster-wide.
+    assert!(paths
+        .iter()
+        .any(|p| p
+            .starts_with("/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations?")));
+    assert_only_get(&server);
+}
+
+#[test]
+fn a_built_in_kind_the_server_does_not_serve_is_a_gap_too() {
+    let mut cluster = support::synthetic::cluster(2, 2, 4);
+    cluster.not_served.insert("CronJob".into());
+    let server = ApiServer::start(cluster, Auth::ClientCertificate);
+    let kubeconfig = server.kubeconfig();
+    let out = run(&[
+        "check",
+        "--cluster",
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "--select",
+        "IPF203",
+        "--format",
+        "json",
+    ]);
+    let report = json_of(&out);
+    let gaps: Vec<&Json> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "IPF002")
+        .collect();
+    assert_eq!(gaps.len(), 1, "{report}");
+    assert_eq!(
+        gaps[0]["message"],
+        "cannot read CronJob: the API server does not serve CronJob; did not run: IPF203 conflicting-injection-labels"
+    );
+    assert!(gaps[0]["location"].is_null());
+    // The gap travels through a snapshot: checking the file says the same.
+    let text = snapshot_of(&server, &[]);
+    assert!(
+        text.contains("kind: ReadGap") && text.contains("reason: NotServed"),
+        "{text}"
+    );
+    let file = server.dir.join("snapshot.yaml");
+    let offline = run(&[
+        "check",
+        file.to_str().unwrap(),
+        "--select",
+        "IPF203",
+        "--format",
+        "json",
+    ]);
+    let offline = json_of(&offline);
+    let offline_gaps: Vec<&Json> = offline["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "IPF002")
+        .collect();
+    assert_eq!(offline_gaps.len(), 1);
+    assert_eq!(offline_gaps[0]["message"], gaps[0]["message"]);
     assert_only_get(&server);
 }

@@ -10,7 +10,7 @@ pub mod snapshot;
 
 use std::collections::BTreeSet;
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
@@ -188,6 +188,7 @@ pub fn read(
             context: context.clone(),
             server,
             progress: Progress::new(progress, &context),
+            answered: AtomicBool::new(false),
         };
         let objects = reader.read_all(kinds, &args.namespaces).await;
         reader.progress.finish();
@@ -348,6 +349,9 @@ struct Reader {
     context: String,
     server: String,
     progress: Progress,
+    /// Whether the server has answered at all. Until it has, a connection or TLS failure
+    /// means a wrong address or certificate, and retrying would only delay the exit.
+    answered: AtomicBool,
 }
 
 impl Reader {
@@ -637,17 +641,23 @@ impl Reader {
             )
             .await;
             let error = match answer {
-                Ok(Ok(text)) => return Ok(text),
-                Ok(Err(kube::Error::Api(status))) => GetError::Status {
-                    code: status.code,
-                    message: status.message.clone(),
-                },
+                Ok(Ok(text)) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    return Ok(text);
+                }
+                Ok(Err(kube::Error::Api(status))) => {
+                    self.answered.store(true, Ordering::Relaxed);
+                    GetError::Status {
+                        code: status.code,
+                        message: status.message.clone(),
+                    }
+                }
                 Ok(Err(e)) => GetError::Transport(one_line(&e)),
                 Err(_) => GetError::Timeout,
             };
             let transient = match &error {
                 GetError::Status { code, .. } => *code == 429 || *code >= 500,
-                GetError::Timeout | GetError::Transport(_) => true,
+                GetError::Timeout | GetError::Transport(_) => self.answered.load(Ordering::Relaxed),
             };
             if !transient || attempt >= self.limits.retries {
                 return Err(error);
