@@ -28,6 +28,15 @@ const ANNOTATIONS_YAML: &str = include_str!("../rules/annotations.yaml");
 const INSTALL_SETTINGS_YAML: &str = include_str!("../rules/install-settings.yaml");
 const BEHAVIOR_CHANGES_YAML: &str = include_str!("../rules/behavior-changes.yaml");
 
+/// One embedded schema file, parsed and compiled on first use.
+#[derive(Debug)]
+struct SchemaFile {
+    text: &'static str,
+    parsed: OnceLock<Option<serde_json::Value>>,
+    /// Validator for the object's `spec`, with Kubernetes' structural semantics.
+    spec_validator: OnceLock<Option<jsonschema::Validator>>,
+}
+
 /// Everything in `rules/`, parsed.
 #[derive(Debug)]
 pub struct ReleaseData {
@@ -43,7 +52,7 @@ pub struct ReleaseData {
     /// Changed defaults, oldest release first.
     pub behavior_changes: Vec<BehaviorChange>,
     /// Schema files, parsed on first use: IPF305 needs a handful, never all of them.
-    schemas: HashMap<&'static str, (&'static str, OnceLock<Option<serde_json::Value>>)>,
+    schemas: HashMap<&'static str, SchemaFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -55,7 +64,25 @@ struct ReleasesFile {
 
 #[derive(Debug, Deserialize)]
 pub struct Policy {
+    pub skew: Skew,
     pub upgrade_hops: UpgradeHops,
+}
+
+/// How far components may trail (or lead) the control plane, in minor versions.
+#[derive(Debug, Deserialize)]
+pub struct Skew {
+    /// Envoy proxies: sidecars, gateways, waypoints.
+    pub proxy: ComponentSkew,
+    pub ztunnel: ComponentSkew,
+    pub istio_cni: ComponentSkew,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComponentSkew {
+    pub max_minors_behind_control_plane: i64,
+    pub max_minors_ahead_of_control_plane: i64,
+    pub statement: String,
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -478,7 +505,16 @@ pub fn data() -> &'static ReleaseData {
             .changes,
             schemas: embedded::SCHEMA_FILES
                 .iter()
-                .map(|(path, text)| (*path, (*text, OnceLock::new())))
+                .map(|(path, text)| {
+                    (
+                        *path,
+                        SchemaFile {
+                            text,
+                            parsed: OnceLock::new(),
+                            spec_validator: OnceLock::new(),
+                        },
+                    )
+                })
                 .collect(),
         }
     })
@@ -543,9 +579,41 @@ impl ReleaseData {
             .crds
             .get(crd)?
             .get(api_version)?;
-        let (text, parsed) = self.schemas.get(file.as_str())?;
-        parsed
-            .get_or_init(|| serde_json::from_str(text).ok())
+        self.schema_file(file)
+    }
+
+    fn schema_file(&self, file: &str) -> Option<&serde_json::Value> {
+        let f = self.schemas.get(file)?;
+        f.parsed
+            .get_or_init(|| serde_json::from_str(f.text).ok())
+            .as_ref()
+    }
+
+    /// A validator of `spec` for `crd` at `api_version` in the release of `version`, as
+    /// `kubectl apply --validate=strict` would apply the CRD's schema (see
+    /// [`crate::model::schema::strict`]). Compiled once per schema file.
+    pub fn spec_validator(
+        &self,
+        version: &Version,
+        crd: &str,
+        api_version: &str,
+    ) -> Option<&jsonschema::Validator> {
+        let file = self
+            .schema_index
+            .releases
+            .get(&version.minor_string())?
+            .crds
+            .get(crd)?
+            .get(api_version)?;
+        let f = self.schemas.get(file.as_str())?;
+        f.spec_validator
+            .get_or_init(|| {
+                let spec = self.schema_file(file)?.pointer("/properties/spec")?;
+                jsonschema::options()
+                    .should_validate_formats(false)
+                    .build(&crate::model::schema::strict(spec))
+                    .ok()
+            })
             .as_ref()
     }
 
@@ -637,6 +705,12 @@ mod tests {
                         r.minor,
                         crd.name
                     );
+                    assert!(
+                        d.spec_validator(&minor, &crd.name, served).is_some(),
+                        "{} {} {served}: the spec schema does not compile",
+                        r.minor,
+                        crd.name
+                    );
                 }
             }
         }
@@ -673,9 +747,9 @@ mod tests {
             .flat_map(|versions| versions.values())
             .map(String::as_str)
             .collect();
-        for (path, (text, _)) in &d.schemas {
+        for (path, f) in &d.schemas {
             assert!(indexed.contains(path), "{path} is not in the index");
-            let json: serde_json::Value = serde_json::from_str(text).expect(path);
+            let json: serde_json::Value = serde_json::from_str(f.text).expect(path);
             assert!(json.is_object(), "{path}");
         }
         for path in indexed {
@@ -703,6 +777,8 @@ mod tests {
         assert!(d.release(&v("1.17")).is_none());
         assert_eq!(d.policy.hop(Strategy::Canary).max_minors_per_step, 2);
         assert_eq!(d.policy.hop(Strategy::InPlace).max_minors_per_step, 1);
+        assert_eq!(d.policy.skew.proxy.max_minors_behind_control_plane, 1);
+        assert_eq!(d.policy.skew.proxy.max_minors_ahead_of_control_plane, 0);
         let vs = d
             .crd(&v("1.30"), "networking.istio.io", "VirtualService")
             .unwrap();

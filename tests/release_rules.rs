@@ -88,6 +88,19 @@ fn whole_rule_set_over_istio_inputs_does_not_panic() {
             !report.inventory.objects.is_empty(),
             "{dir}: nothing was read"
         );
+        if dir == "corpus/istio/samples" {
+            // Istio's own samples are valid for their release.
+            assert!(
+                report.diagnostics.iter().all(|d| d.code != "IPF305"),
+                "IPF305 on Istio's samples: {:?}",
+                report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.code == "IPF305")
+                    .map(|d| &d.message)
+                    .collect::<Vec<_>>()
+            );
+        }
         for format in [
             istio_preflight::emit::Format::Human,
             istio_preflight::emit::Format::Json,
@@ -96,4 +109,51 @@ fn whole_rule_set_over_istio_inputs_does_not_panic() {
             assert!(!istio_preflight::emit::render(&report, format, false).is_empty());
         }
     }
+}
+
+#[test]
+fn kubernetes_version_from_the_flag_is_judged_on_the_estate() {
+    let run = |kube: &str| {
+        istio_preflight::check(&check_args(&[
+            "fixtures/IPF105-istio-version-eol",
+            "--target",
+            "1.30.3",
+            "--kube-version",
+            kube,
+            "--select",
+            "IPF103",
+        ]))
+        .expect("runs")
+    };
+    let old = run("1.31.2");
+    assert_eq!(codes_on(&old, "IPF103"), ["estate"]);
+    assert_eq!(old.diagnostics[0].severity, Severity::Error);
+    assert!(old.diagnostics[0].message.contains("from --kube-version"));
+    let newer = run("1.37.0");
+    assert_eq!(codes_on(&newer, "IPF103"), ["estate"]);
+    assert_eq!(newer.diagnostics[0].severity, Severity::Warning);
+    assert!(codes_on(&run("v1.33.1-gke.100"), "IPF103").is_empty());
+}
+
+#[test]
+fn a_target_older_than_the_data_is_past_its_end_of_life() {
+    let report = istio_preflight::check(&check_args(&[
+        "fixtures/IPF102-upgrade-hop-too-large-in-place",
+        "--target",
+        "1.16.0",
+        "--select",
+        "IPF105",
+    ]))
+    .expect("runs");
+    let messages: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.object().is_none())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        messages[0].contains("older than every release"),
+        "{messages:?}"
+    );
 }

@@ -17,6 +17,7 @@ pub mod path;
 pub mod protocol;
 pub mod quantity;
 pub mod read_gap;
+pub mod schema;
 pub mod selector;
 pub mod version;
 pub mod webhook;

@@ -22,6 +22,7 @@ pub mod ipf301_crd_missing;
 pub mod ipf302_crd_not_established;
 pub mod ipf303_crds_behind_target;
 pub mod ipf304_api_version_not_served;
+pub mod ipf305_schema_invalid_for_target;
 pub mod ipf306_deprecated_annotation;
 pub mod ipf307_removed_install_setting;
 pub mod ipf308_envoyfilter_needs_review;
@@ -57,6 +58,7 @@ pub static RULES: &[&Rule] = &[
     &ipf302_crd_not_established::RULE,
     &ipf303_crds_behind_target::RULE,
     &ipf304_api_version_not_served::RULE,
+    &ipf305_schema_invalid_for_target::RULE,
     &ipf306_deprecated_annotation::RULE,
     &ipf307_removed_install_setting::RULE,
     &ipf308_envoyfilter_needs_review::RULE,
