@@ -117,3 +117,65 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
 pub fn fails(diagnostics: &[Diagnostic], fail_on: Option<Severity>) -> bool {
     fail_on.is_some_and(|t| diagnostics.iter().any(|d| d.severity >= t))
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    /// A meshed Deployment whose grace period (10s) does not exceed the drain (20s), with
+    /// `object` and `template` as its ignore annotations.
+    fn deployment(name: &str, object: &str, template: &str) -> String {
+        let annotations = |value: &str, indent: &str| {
+            if value.is_empty() {
+                String::new()
+            } else {
+                format!("{indent}annotations:\n{indent}  istio-preflight.io/ignore: \"{value}\"\n")
+            }
+        };
+        format!(
+            "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: shop\n{}spec:\n  template:\n    metadata:\n{}      labels: {{app: {name}}}\n    spec:\n      terminationGracePeriodSeconds: 10\n      containers: [{{name: app, image: app:1}}]\n",
+            annotations(object, "  "),
+            annotations(template, "      "),
+        )
+    }
+
+    #[test]
+    fn ignore_annotations_on_the_object_or_its_template_silence_matching_codes() {
+        let mut text = String::from("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {istio-injection: enabled}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: istio, namespace: istio-system}\ndata:\n  mesh: 'defaultConfig: {terminationDrainDuration: 20s}'\n");
+        text.push_str(&deployment("on-object", "IPF405", ""));
+        text.push_str(&deployment(
+            "on-template",
+            "",
+            "IPF406, IPF405=drain handled by the app",
+        ));
+        text.push_str(&deployment("by-prefix", "IPF4", ""));
+        text.push_str(&deployment("other-code", "IPF101", "IPF203"));
+        text.push_str(&deployment("none", "", ""));
+        let dir =
+            std::env::temp_dir().join(format!("istio-preflight-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("input.yaml");
+        std::fs::write(&file, text).expect("write");
+        let cli = crate::cli::Cli::try_parse_from([
+            "istio-preflight",
+            "check",
+            file.to_str().expect("utf-8 path"),
+            "--select",
+            "IPF405",
+        ])
+        .expect("arguments");
+        let crate::cli::Command::Check(args) = cli.command else {
+            unreachable!("a check command")
+        };
+        let report = crate::check(&args).expect("check");
+        let mut reported: Vec<&str> = report
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.object())
+            .map(|id| report.inventory.object(id).name.as_str())
+            .collect();
+        reported.sort();
+        assert_eq!(reported, ["none", "other-code"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
