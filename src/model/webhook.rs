@@ -235,6 +235,28 @@ impl<'a> StaleCheck<'a> {
 
 /// A sidecar injector: labelled with a revision or `app: sidecar-injector`, or with a webhook
 /// named like Istio's (`namespace.sidecar-injector.istio.io`, `sidecar-injector.istio.io`).
+/// The fix for a configuration whose webhooks call Services that are gone: delete it when
+/// every webhook is stale (`resource` is `mutatingwebhookconfiguration` or
+/// `validatingwebhookconfiguration`), else repoint or remove the stale ones.
+pub fn leftover_fix(
+    resource: &str,
+    config: &str,
+    stale: &[&str],
+    calls: usize,
+) -> crate::diagnostic::Fix {
+    if stale.len() == calls {
+        crate::diagnostic::Fix::display_only(format!(
+            "delete the leftover configuration: kubectl delete {resource} {config}"
+        ))
+    } else {
+        crate::diagnostic::Fix::display_only(format!(
+            "point {} at an existing istiod Service, or remove {} from {config}",
+            stale.join(", "),
+            if stale.len() == 1 { "it" } else { "them" },
+        ))
+    }
+}
+
 pub fn is_injector(o: &Object) -> bool {
     o.kind == "MutatingWebhookConfiguration"
         && (o.label(REV).is_some()

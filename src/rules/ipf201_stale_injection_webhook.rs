@@ -220,23 +220,8 @@ fn fix(
             "point tag `{tag}` at a running revision: istioctl tag set {tag} --revision {target} --overwrite (or remove it: istioctl tag remove {tag})"
         ));
     }
-    if found.len() == calls {
-        Fix::display_only(format!(
-            "delete the leftover configuration: kubectl delete mutatingwebhookconfiguration {}",
-            config.name
-        ))
-    } else {
-        Fix::display_only(format!(
-            "point {} at an existing istiod Service, or remove {} from {}",
-            found
-                .iter()
-                .map(|(e, _)| e.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            if found.len() == 1 { "it" } else { "them" },
-            config.name
-        ))
-    }
+    let stale: Vec<&str> = found.iter().map(|(e, _)| e.name.as_str()).collect();
+    webhook::leftover_fix("mutatingwebhookconfiguration", &config.name, &stale, calls)
 }
 
 /// The newest running revision among `present`, for a suggestion.

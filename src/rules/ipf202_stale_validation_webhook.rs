@@ -118,21 +118,14 @@ fn check(cx: &Context, sink: &mut Sink) {
             Fix::display_only(
                 "re-render it for a running revision: helm upgrade istio-base istio/base --set defaultRevision=<revision>, or istioctl tag set default --revision <revision> --overwrite",
             )
-        } else if found.len() == calls {
-            Fix::display_only(format!(
-                "delete the leftover configuration: kubectl delete validatingwebhookconfiguration {}",
-                config.name
-            ))
         } else {
-            Fix::display_only(format!(
-                "point {} at an existing istiod Service, or remove them from {}",
-                found
-                    .iter()
-                    .map(|(e, _)| e.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                config.name
-            ))
+            let stale: Vec<&str> = found.iter().map(|(e, _)| e.name.as_str()).collect();
+            webhook::leftover_fix(
+                "validatingwebhookconfiguration",
+                &config.name,
+                &stale,
+                calls,
+            )
         };
         sink.object(
             config.object,
