@@ -16,8 +16,8 @@ crate::declare_rule! {
     ///
     /// A component belongs to the revision of its `istio.io/rev` label. Without one it belongs
     /// to the `default` revision, or to the only control plane when there is one; otherwise it
-    /// is not judged. Gateways with `image: auto` get the injector's image and are covered by
-    /// the injector check. Revisions whose istiod is not in the input are not judged, nor
+    /// is not judged. Gateways with `image: auto` get the injector's image, so the injector
+    /// check covers them; their running pods' proxies are IPF101's business. Revisions whose istiod is not in the input are not judged, nor
     /// revisions with several istiod Deployments of different images (manifests of several
     /// clusters side by side: which istiod a component goes with cannot be told).
     ///

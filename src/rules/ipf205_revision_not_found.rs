@@ -211,7 +211,7 @@ fn effect(
         None => ": no injection webhook selects its pods, so they start without a sidecar and leave the mesh".to_string(),
         Some(c) => match c.tag.as_deref().or(c.revision.as_deref()) {
             Some(r) if known(r) => format!(
-                ": other labels win today and {} (revision `{r}`) injects its pods, but once those labels are removed, pods start without a sidecar",
+                ": today {} (revision `{r}`) injects its pods because other labels take precedence; once they are removed, pods start without a sidecar",
                 c.name
             ),
             _ => format!(

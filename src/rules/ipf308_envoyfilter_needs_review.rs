@@ -91,22 +91,24 @@ fn check(cx: &Context, sink: &mut Sink) {
     for (id, o, patches) in &filters {
         let priority = envoyfilter::priority(&o.root);
         let pinned = patches.iter().any(|p| p.proxy_version.is_some());
-        let mut reasons: Vec<(FieldPath, String)> = Vec::new();
+        let mut first_field: Option<FieldPath> = None;
+        let mut described: Vec<String> = Vec::new();
         for p in patches {
             let at = format!(
                 "configPatches[{}] ({} {})",
                 p.index, p.operation, p.apply_to
             );
+            let mut reasons: Vec<(FieldPath, String)> = Vec::new();
             if let Some(regex) = p.proxy_version {
                 let field = p.path().key("match").key("proxy").key("proxyVersion");
                 match (&target, p.applies_to_version(target.as_deref().unwrap_or_default())) {
                     (Some(t), Some(false)) if !prepared.contains(&(o.namespace(), p.apply_to)) => reasons.push((
                         field,
-                        format!("{at} matches proxyVersion `{regex}`, which {t} does not match: the patch silently stops applying to upgraded proxies"),
+                        format!("matches proxyVersion `{regex}`, which {t} does not match, so it silently stops applying to upgraded proxies"),
                     )),
                     (None, _) => reasons.push((
                         field,
-                        format!("{at} only applies to proxies whose version matches `{regex}`; check it against the target version"),
+                        format!("only applies to proxies whose version matches `{regex}` (check it against the target version)"),
                     )),
                     _ => {}
                 }
@@ -115,24 +117,24 @@ fn check(cx: &Context, sink: &mut Sink) {
                 reasons.push((
                     p.path().key("patch").key("operation"),
                     format!(
-                        "{at} is relative to filters Istio generates, without a priority{}: its result depends on the generated chain and the order of other patches, both of which change between releases",
+                        "is relative to filters Istio generates, without a priority{}, so its result depends on the generated chain and the order of other patches, both of which change between releases",
                         if pinned { ", in an EnvoyFilter that also matches proxyVersion (IST0155)" } else { " (IST0151)" }
                     ),
                 ));
             }
-            reasons.extend(type_reasons(p, &at));
+            reasons.extend(type_reasons(p));
+            if let Some((field, _)) = reasons.first() {
+                first_field.get_or_insert_with(|| field.clone());
+                let what: Vec<&str> = reasons.iter().map(|(_, r)| r.as_str()).collect();
+                described.push(format!("{at} {}", what.join(", and ")));
+            }
         }
-        let Some((field, _)) = reasons.first() else {
+        let Some(field) = first_field else {
             continue;
         };
-        let field = field.clone();
         let message = format!(
             "needs review before proxies change version: {}",
-            reasons
-                .iter()
-                .map(|(_, r)| r.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            described.join("; ")
         );
         sink.object(*id, field, message).with_fix(Fix::display_only(
             "review each listed patch against the target's Envoy API and test it on a canary revision; add a copy for the target's proxyVersion and an explicit spec.priority where relevant",
@@ -140,7 +142,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 }
 
-fn type_reasons(p: &Patch, at: &str) -> Vec<(FieldPath, String)> {
+fn type_reasons(p: &Patch) -> Vec<(FieldPath, String)> {
     let types = p.extension_types();
     if types.is_empty() {
         return Vec::new();
@@ -156,7 +158,7 @@ fn type_reasons(p: &Patch, at: &str) -> Vec<(FieldPath, String)> {
         return vec![(
             field,
             format!(
-                "{at} uses the xDS v2 type {}, which Istio no longer accepts in EnvoyFilters; use the v3 type",
+                "uses the xDS v2 type {}, which Istio no longer accepts in EnvoyFilters (use the v3 type)",
                 v2.join(", ")
             ),
         )];
@@ -164,7 +166,7 @@ fn type_reasons(p: &Patch, at: &str) -> Vec<(FieldPath, String)> {
     vec![(
         field,
         format!(
-            "{at} sets Envoy extension config {}, whose fields Envoy deprecates and removes between releases",
+            "sets Envoy extension config {}, whose fields Envoy deprecates and removes between releases",
             types.iter().map(|t| short(t)).collect::<Vec<_>>().join(", ")
         ),
     )]
