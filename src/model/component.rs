@@ -109,26 +109,9 @@ pub fn components(inv: &Inventory) -> Vec<Component> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::mesh::MeshOptions;
-    use crate::model::{Object, Origin};
-    use crate::yaml::parse_str;
 
     fn inventory(docs: &[&str]) -> Inventory {
-        let objects = docs
-            .iter()
-            .map(|text| {
-                let root = parse_str(text).unwrap().unwrap();
-                Object {
-                    api_version: root.str_at(&["apiVersion"]).unwrap().to_string(),
-                    kind: root.str_at(&["kind"]).unwrap().to_string(),
-                    name: root.str_at(&["metadata", "name"]).unwrap().to_string(),
-                    declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
-                    root,
-                    origin: Origin::Cluster,
-                }
-            })
-            .collect();
-        Inventory::build(objects, &MeshOptions::default()).0
+        crate::model::inventory_of(docs).0
     }
 
     #[test]

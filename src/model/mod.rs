@@ -136,6 +136,32 @@ impl Object {
     }
 }
 
+#[cfg(test)]
+impl Object {
+    /// One YAML document as an object, the way a cluster read delivers it (no file).
+    pub(crate) fn from_yaml(text: &str) -> Object {
+        let root = crate::yaml::parse_str(text)
+            .expect("valid YAML")
+            .expect("a document");
+        let text_at = |keys: &[&str]| root.str_at(keys).unwrap_or_default().to_string();
+        Object {
+            api_version: text_at(&["apiVersion"]),
+            kind: text_at(&["kind"]),
+            name: text_at(&["metadata", "name"]),
+            declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
+            origin: Origin::Cluster,
+            root,
+        }
+    }
+}
+
+/// An inventory of YAML documents, for unit tests that need inputs a fixture cannot hold.
+#[cfg(test)]
+pub(crate) fn inventory_of(docs: &[&str]) -> (Inventory, Vec<workload::ShapeError>) {
+    let objects = docs.iter().map(|d| Object::from_yaml(d)).collect();
+    Inventory::build(objects, &mesh::MeshOptions::default())
+}
+
 /// The identity of an object in reports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectRef {

@@ -409,19 +409,11 @@ pub fn namespace_labels(inv: &Inventory) -> Vec<(String, Labels)> {
 mod tests {
     use super::*;
     use crate::model::mesh::MeshOptions;
-    use crate::model::{Inventory, Object, Origin};
+    use crate::model::{Inventory, Object};
     use crate::yaml::parse_str;
 
     fn object(text: &str) -> Object {
-        let root = parse_str(text).unwrap().unwrap();
-        Object {
-            api_version: root.str_at(&["apiVersion"]).unwrap().to_string(),
-            kind: root.str_at(&["kind"]).unwrap().to_string(),
-            name: root.str_at(&["metadata", "name"]).unwrap().to_string(),
-            declared_namespace: None,
-            root,
-            origin: Origin::Cluster,
-        }
+        Object::from_yaml(text)
     }
 
     const INJECTOR: &str = "apiVersion: admissionregistration.k8s.io/v1\nkind: MutatingWebhookConfiguration\nmetadata:\n  name: istio-sidecar-injector-canary\n  labels: {istio.io/rev: canary}\nwebhooks:\n- name: rev.namespace.sidecar-injector.istio.io\n  clientConfig: {service: {name: istiod-canary, namespace: istio-system}}\n  failurePolicy: Ignore\n  namespaceSelector:\n    matchExpressions:\n    - {key: istio.io/rev, operator: In, values: [canary, stable]}\n    - {key: istio-injection, operator: DoesNotExist}\n- name: rev.object.sidecar-injector.istio.io\n  clientConfig: {url: https://remote:15017/inject}\n  objectSelector:\n    matchLabels: {istio.io/rev: canary}\n";

@@ -483,25 +483,9 @@ fn population(inv: &Inventory, c: &BehaviorChange) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::mesh::MeshOptions;
-    use crate::model::{Object, Origin};
 
     fn inventory(docs: &[&str]) -> Inventory {
-        let objects = docs
-            .iter()
-            .map(|text| {
-                let root = yaml::parse_str(text).unwrap().unwrap();
-                Object {
-                    api_version: root.str_at(&["apiVersion"]).unwrap().into(),
-                    kind: root.str_at(&["kind"]).unwrap().into(),
-                    name: root.str_at(&["metadata", "name"]).unwrap().into(),
-                    declared_namespace: root.str_at(&["metadata", "namespace"]).map(Into::into),
-                    root,
-                    origin: Origin::Cluster,
-                }
-            })
-            .collect();
-        Inventory::build(objects, &MeshOptions::default()).0
+        crate::model::inventory_of(docs).0
     }
 
     fn change(id: &str) -> &'static BehaviorChange {

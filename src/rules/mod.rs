@@ -272,27 +272,7 @@ pub(crate) fn run_rule(
     docs: &[&str],
     upgrade: &Upgrade,
 ) -> (Inventory, Vec<Diagnostic>) {
-    use crate::model::{mesh::MeshOptions, Object, Origin};
-    let objects = docs
-        .iter()
-        .map(|text| {
-            let root = crate::yaml::parse_str(text)
-                .expect("valid YAML")
-                .expect("a document");
-            Object {
-                api_version: root.str_at(&["apiVersion"]).unwrap_or_default().to_string(),
-                kind: root.str_at(&["kind"]).unwrap_or_default().to_string(),
-                name: root
-                    .str_at(&["metadata", "name"])
-                    .unwrap_or_default()
-                    .to_string(),
-                declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
-                root,
-                origin: Origin::Cluster,
-            }
-        })
-        .collect();
-    let (inventory, shape_errors) = Inventory::build(objects, &MeshOptions::default());
+    let (inventory, shape_errors) = crate::model::inventory_of(docs);
     let cx = Context {
         today: crate::model::date::Date::today_utc(),
         inventory: &inventory,
