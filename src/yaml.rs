@@ -198,6 +198,34 @@ impl Node {
     }
 }
 
+/// `s` as a YAML double-quoted scalar that every reader gives back unchanged: quotes,
+/// backslashes and line breaks escaped, and so is every character YAML forbids raw or
+/// readers treat as a break (controls, the BOM, U+2028/2029, non-characters).
+pub fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control()
+                || matches!(
+                    c,
+                    '\u{feff}' | '\u{fffe}' | '\u{ffff}' | '\u{2028}' | '\u{2029}'
+                ) =>
+            {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Why a document could not be turned into a tree.
 #[derive(Clone, Debug, PartialEq)]
 pub struct YamlError {
@@ -812,6 +840,25 @@ mod tests {
             n.at(&["a", "type"]).unwrap().span.start,
             Pos { line: 4, col: 8 }
         );
+    }
+
+    #[test]
+    fn double_quoted_scalars_read_back_unchanged() {
+        for text in [
+            "plain",
+            "a \"q\" \\ b",
+            "line\nbreak\ttab\r",
+            "bom\u{feff}",
+            "sep\u{2028}",
+            "nul\u{0}del\u{7f}",
+        ] {
+            let doc = format!("k: {}\n", double_quoted(text));
+            assert_eq!(
+                parse_str(&doc).unwrap().unwrap().str_at(&["k"]),
+                Some(text),
+                "{doc}"
+            );
+        }
     }
 
     #[test]

@@ -184,7 +184,7 @@ fn scalar_string(s: &str) -> String {
     if is_plain_safe(s) {
         s.to_string()
     } else {
-        quoted(s)
+        crate::yaml::double_quoted(s)
     }
 }
 
@@ -203,24 +203,6 @@ fn is_plain_safe(s: &str) -> bool {
             c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | ':' | '@' | ' ')
         })
         && !WORDS.contains(&s.to_ascii_lowercase().as_str())
-}
-
-fn quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if needs_escape(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

@@ -46,9 +46,9 @@ pub fn string(s: &str, quote: Quote, cx: Context) -> String {
         .chars()
         .any(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}'));
     match quote {
-        Quote::Double => double_quoted(s),
+        Quote::Double => crate::yaml::double_quoted(s),
         Quote::Single if !needs_double => single_quoted(s),
-        _ if needs_double => double_quoted(s),
+        _ if needs_double => crate::yaml::double_quoted(s),
         _ if plain_is_safe(s, cx) => s.to_string(),
         // Single quotes need no escapes for `"` or `\` (JSON in annotations reads better).
         _ => single_quoted(s),
@@ -57,26 +57,6 @@ pub fn string(s: &str, quote: Quote, cx: Context) -> String {
 
 fn single_quoted(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
-}
-
-fn double_quoted(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}') => {
-                out.push_str(&format!("\\u{:04x}", c as u32))
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Conservative: a letter first, then letters, digits and `._/-` or single inner spaces,
