@@ -240,25 +240,33 @@ fn setting_message(s: &RemovedSetting, prefix: &str, surface: Surface) -> String
         Surface::IstioOperator => "istioctl install rejects it as an unknown field",
         Surface::HelmValues => "Helm ignores it silently, so whatever it configured is lost",
     };
-    let replacement = s
-        .replacement
-        .as_ref()
-        .map(|r| format!("; use {r}"))
-        .unwrap_or_default();
+    let replacement = use_instead(&s.replacement);
     let note = s
         .note
         .as_ref()
         .map(|n| format!(" ({})", n.trim()))
         .unwrap_or_default();
-    let source = s
-        .sources
-        .first()
-        .map(String::as_str)
-        .unwrap_or("rules/install-settings.yaml");
+    let source = first_source(&s.sources);
     format!(
         "`{prefix}{}` was removed in Istio {removed}: {effect}{replacement}{note} ({source})",
         s.path
     )
+}
+
+/// `; use X` when the data names a replacement.
+fn use_instead(replacement: &Option<String>) -> String {
+    replacement
+        .as_ref()
+        .map(|r| format!("; use {r}"))
+        .unwrap_or_default()
+}
+
+/// The first source the data gives for a fact, or the data file itself.
+fn first_source(sources: &[String]) -> &str {
+    sources
+        .first()
+        .map(String::as_str)
+        .unwrap_or("rules/install-settings.yaml")
 }
 
 fn env_message(flag: &release::RemovedEnv, place: &str) -> String {
@@ -267,16 +275,8 @@ fn env_message(flag: &release::RemovedEnv, place: &str) -> String {
         .as_ref()
         .map(|n| format!(": {}", n.trim()))
         .unwrap_or_default();
-    let replacement = flag
-        .replacement
-        .as_ref()
-        .map(|r| format!("; use {r}"))
-        .unwrap_or_default();
-    let source = flag
-        .sources
-        .first()
-        .map(String::as_str)
-        .unwrap_or("rules/install-settings.yaml");
+    let replacement = use_instead(&flag.replacement);
+    let source = first_source(&flag.sources);
     format!(
         "feature flag {} in {place} no longer exists from Istio {}, so it is silently ignored and the new default applies{note}{replacement} ({source})",
         flag.name, flag.removed_in
@@ -315,16 +315,8 @@ fn mesh_config(mesh: &Node, version: &Version, prefix: &str) -> Vec<(FieldPath, 
             continue;
         }
         for p in find_setting(mesh, &s.path) {
-            let replacement = s
-                .replacement
-                .as_ref()
-                .map(|r| format!("; use {r}"))
-                .unwrap_or_default();
-            let source = s
-                .sources
-                .first()
-                .map(String::as_str)
-                .unwrap_or("rules/install-settings.yaml");
+            let replacement = use_instead(&s.replacement);
+            let source = first_source(&s.sources);
             out.push((
                 p,
                 format!(
