@@ -179,15 +179,16 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
     let Some(root) = root else {
         return Ok(config);
     };
+    let root = root.root();
     let entries = root.as_map().ok_or_else(|| {
         p.error(
-            root.span,
+            root.span(),
             format!("expected a mapping, found {}", root.type_name()),
         )
     })?;
     for e in entries {
-        let v = &e.value;
-        match e.key.as_str() {
+        let v = e.value;
+        match e.key {
             "target" => config.target = Some(p.version(v)?),
             "current" => config.current = Some(p.version(v)?),
             "kube-version" => config.kube_version = Some(p.version(v)?),
@@ -195,7 +196,7 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
                 let s = p.string(v)?;
                 config.strategy = Some(Strategy::from_str(&s, false).map_err(|_| {
                     p.error(
-                        v.span,
+                        v.span(),
                         format!("strategy {s:?} is not one of: canary, in-place"),
                     )
                 })?);
@@ -205,22 +206,22 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
             "severity" => {
                 let map = v.as_map().ok_or_else(|| {
                     p.error(
-                        v.span,
+                        v.span(),
                         "severity: expected a mapping of code: error|warning|info".into(),
                     )
                 })?;
                 for s in map {
-                    let level = p.string(&s.value)?;
+                    let level = p.string(s.value)?;
                     let severity = Severity::parse(&level).ok_or_else(|| {
                         p.error(
-                            s.value.span,
+                            s.value.span(),
                             format!(
                                 "severity {level:?} for {} is not one of: error, warning, info",
                                 s.key
                             ),
                         )
                     })?;
-                    let code = p.known_code(&s.key, s.key_span)?;
+                    let code = p.known_code(s.key, s.key_span())?;
                     config.severity.push((code, severity));
                 }
             }
@@ -230,7 +231,7 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
             "suppressions" => {
                 let items = v.as_seq().ok_or_else(|| {
                     p.error(
-                        v.span,
+                        v.span(),
                         format!("suppressions: expected a list, found {}", v.type_name()),
                     )
                 })?;
@@ -240,7 +241,7 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
             }
             other => {
                 return Err(p.error(
-                    e.key_span,
+                    e.key_span(),
                     format!(
                         "unknown key `{other}` (expected one of: {})",
                         TOP_KEYS.join(", ")
@@ -262,38 +263,38 @@ impl Parser<'_> {
     }
 
     /// The scalar as written: `1.30` must stay `1.30`, not the float 1.3.
-    fn raw(&self, node: &Node) -> String {
-        let start = self.source.offset(node.span.start);
-        let end = self.source.offset(node.span.end).max(start);
+    fn raw(&self, node: Node) -> String {
+        let start = self.source.offset(node.span().start);
+        let end = self.source.offset(node.span().end).max(start);
         self.source.text[start..end].trim().to_string()
     }
 
-    fn string(&self, node: &Node) -> Result<String, String> {
-        match &node.value {
-            Value::Str(s) => Ok(s.clone()),
+    fn string(&self, node: Node) -> Result<String, String> {
+        match node.value() {
+            Value::Str(s) => Ok(s.to_string()),
             Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(self.raw(node)),
             _ => Err(self.error(
-                node.span,
+                node.span(),
                 format!("expected a string, found {}", node.type_name()),
             )),
         }
     }
 
-    fn version(&self, node: &Node) -> Result<String, String> {
+    fn version(&self, node: Node) -> Result<String, String> {
         let s = self.string(node)?;
         crate::model::Version::parse(&s)
             .map(|_| s.clone())
             .ok_or_else(|| {
                 self.error(
-                    node.span,
+                    node.span(),
                     format!("{s:?} is not a version like 1.27 or 1.27.2"),
                 )
             })
     }
 
     /// A list of strings, or one comma-separated string.
-    fn list(&self, node: &Node) -> Result<Vec<String>, String> {
-        match &node.value {
+    fn list(&self, node: Node) -> Result<Vec<String>, String> {
+        match node.value() {
             Value::Seq(items) => items.iter().map(|i| self.string(i)).collect(),
             _ => Ok(self
                 .string(node)?
@@ -326,18 +327,18 @@ impl Parser<'_> {
         }
     }
 
-    fn codes(&self, node: &Node) -> Result<Vec<String>, String> {
+    fn codes(&self, node: Node) -> Result<Vec<String>, String> {
         let codes = self.list(node)?;
         for c in &codes {
-            self.known_code(c, node.span)?;
+            self.known_code(c, node.span())?;
         }
         Ok(codes)
     }
 
-    fn suppression(&self, item: &Node) -> Result<Suppression, String> {
+    fn suppression(&self, item: Node) -> Result<Suppression, String> {
         let entries = item.as_map().ok_or_else(|| {
             self.error(
-                item.span,
+                item.span(),
                 format!(
                     "a suppression must be a mapping, found {}",
                     item.type_name()
@@ -350,13 +351,13 @@ impl Parser<'_> {
             path: None,
             reason: String::new(),
             expires: None,
-            line: item.span.start.line,
+            line: item.span().start.line,
         };
         for e in entries {
-            let v = &e.value;
-            match e.key.as_str() {
+            let v = e.value;
+            match e.key {
                 "code" => {
-                    s.code = self.known_code(&self.string(v)?, v.span)?;
+                    s.code = self.known_code(&self.string(v)?, v.span())?;
                 }
                 "object" => s.object = Some(Glob::new(&self.string(v)?)),
                 "path" => s.path = Some(Glob::new(&self.string(v)?)),
@@ -365,14 +366,14 @@ impl Parser<'_> {
                     let text = self.string(v)?;
                     s.expires = Some(Date::parse(&text).ok_or_else(|| {
                         self.error(
-                            v.span,
+                            v.span(),
                             format!("expires {text:?} is not a date like 2026-12-31"),
                         )
                     })?);
                 }
                 other => {
                     return Err(self.error(
-                        e.key_span,
+                        e.key_span(),
                         format!(
                             "unknown key `{other}` in a suppression (expected one of: {})",
                             SUPPRESSION_KEYS.join(", ")
@@ -383,13 +384,13 @@ impl Parser<'_> {
         }
         if s.code.is_empty() {
             return Err(self.error(
-                item.span,
+                item.span(),
                 "a suppression needs a `code` (a rule code or prefix)".into(),
             ));
         }
         if s.reason.is_empty() {
             return Err(self.error(
-                item.span,
+                item.span(),
                 format!(
                     "the suppression of {} needs a `reason`: say why the finding is accepted",
                     s.describe()

@@ -88,7 +88,7 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                 let o = inv.object(*object);
                 match o.origin {
                     crate::model::Origin::File { file, .. } => {
-                        let span = field.locate(&o.root);
+                        let span = field.locate(o.root());
                         (
                             1,
                             files[file].path.clone(),

@@ -276,14 +276,16 @@ fn load_values(
         let shown = source::display_path(path);
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--values {shown}: cannot read it: {e}"))?;
-        let root = yaml::parse_str(&text)
-            .map_err(|e| format!("--values {shown}:{e}"))?
-            .unwrap_or_else(|| yaml::Node::new(yaml::Value::Map(Vec::new())));
+        let file = source::SourceFile::new(shown, text);
+        let tree = yaml::parse_document(&file.text, 0..file.text.len())
+            .map_err(|e| format!("--values {}:{e}", file.path))?
+            .root
+            .unwrap_or_default();
         out.push(model::install::ValuesFile {
             file: files.len(),
-            root,
+            tree,
         });
-        files.push(source::SourceFile::new(shown, text));
+        files.push(file);
     }
     Ok(out)
 }

@@ -475,7 +475,8 @@ fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
     let node = yaml::parse_str(text)
         .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
         .unwrap_or_else(|| panic!("rules/{name} is empty"));
-    serde_path_to_error::deserialize(node.to_json()).unwrap_or_else(|e| panic!("rules/{name}: {e}"))
+    serde_path_to_error::deserialize(node.root().to_json())
+        .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
 }
 
 /// The embedded release data, parsed on first use.

@@ -102,7 +102,7 @@ impl Report {
                 match o.origin {
                     Origin::File { file, .. } => Some(Location {
                         file: &self.files[file],
-                        span: field.locate(&o.root),
+                        span: field.locate(o.root()),
                     }),
                     Origin::Cluster => None,
                 }

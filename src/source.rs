@@ -4,12 +4,13 @@
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
 use crate::diagnostic::Severity;
 use crate::model::{Object, Origin};
-use crate::yaml::{self, Node, Pos, Span, Value};
+use crate::yaml::{self, Node, NodeId, Pos, Span, Tree};
 
 /// Files larger than this are refused: no manifest is this big, and reading one would only
 /// exhaust memory.
@@ -20,61 +21,35 @@ pub const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 pub struct SourceFile {
     /// As shown to people: relative to the current directory, `/`-separated; `-` for stdin.
     pub path: String,
-    pub text: std::sync::Arc<str>,
-    /// Byte offset of each line (u32: files are at most [`MAX_FILE_BYTES`]).
-    line_starts: Vec<u32>,
+    /// The text, shared with the trees parsed from it.
+    pub text: yaml::Text,
 }
 
 impl SourceFile {
     pub fn new(path: String, text: String) -> SourceFile {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        line_starts.shrink_to_fit();
         SourceFile {
             path,
-            text: text.into(),
-            line_starts,
+            text: yaml::Text::new(text),
         }
     }
 
     /// The text of a 1-based line, without its line break.
     pub fn line(&self, line: u32) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
-            return "";
-        };
-        let start = start as usize;
-        let end = self
-            .line_starts
-            .get(line as usize)
-            .map_or(self.text.len(), |&e| e as usize);
-        self.text[start..end].trim_end_matches(['\n', '\r'])
+        self.text.line(line)
     }
 
     /// Byte offset of a position (columns count characters).
     pub fn offset(&self, pos: Pos) -> usize {
-        let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
-            return self.text.len();
-        };
-        let line = self.line(pos.line);
-        start as usize
-            + line
-                .char_indices()
-                .nth(pos.col as usize)
-                .map_or(line.len(), |(i, _)| i)
+        self.text.offset(pos)
     }
 
     /// Column in UTF-16 code units (SARIF's and GitHub's unit), 1-based.
     pub fn utf16_column(&self, pos: Pos) -> u32 {
-        let line = self.line(pos.line);
-        line.chars()
-            .take(pos.col as usize)
-            .map(|c| c.len_utf16() as u32)
-            .sum::<u32>()
-            + 1
+        self.text.utf16_column(pos)
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.text.line_count()
     }
 }
 
@@ -335,7 +310,8 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
         }
     };
     result.file = SourceFile::new(result.file.path, text);
-    let text: &str = &result.file.text.clone();
+    let file = result.file.text.clone();
+    let text: &str = &file;
     if text.trim().is_empty() {
         result.problems.push(problem(
             at_line(1, 0),
@@ -348,7 +324,7 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
     let docs = yaml::split_documents(text);
     let parsed: Vec<(u32, Result<yaml::Document, yaml::YamlError>)> = docs
         .par_iter()
-        .map(|(line, doc)| (*line, yaml::parse_document(doc, *line)))
+        .map(|(line, range)| (*line, yaml::parse_document(&file, range.clone())))
         .collect();
 
     if parsed.iter().any(|(_, r)| r.is_err()) {
@@ -371,10 +347,11 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
             )),
             Ok(doc) => {
                 // Empty documents, and ones holding only comments, are nothing to check.
-                let Some(root) = doc.root.filter(|r| r.value != Value::Null) else {
+                let Some(tree) = doc.root.filter(|t| !t.root().is_null()) else {
                     continue;
                 };
-                add_document(index, doc_index, root, &mut result);
+                let root = tree.root().id();
+                add_document(index, doc_index, &Arc::new(tree), root, None, &mut result);
             }
         }
     }
@@ -444,8 +421,16 @@ fn decode_utf16(bytes: &[u8], word: fn([u8; 2]) -> u16) -> Result<String, (Pos, 
         .map_err(|_| (Pos { line: 1, col: 0 }, "invalid UTF-16 text".to_string()))
 }
 
-fn add_document(file: usize, doc_index: usize, mut root: Node, result: &mut FileResult) {
-    let span = root.span;
+fn add_document(
+    file: usize,
+    doc_index: usize,
+    tree: &Arc<Tree>,
+    id: NodeId,
+    list: Option<(&str, &str)>,
+    result: &mut FileResult,
+) {
+    let root = tree.node(id);
+    let span = root.span();
     let problem = |message: String| ReadProblem {
         file,
         span: Span {
@@ -458,73 +443,58 @@ fn add_document(file: usize, doc_index: usize, mut root: Node, result: &mut File
         severity: Severity::Error,
         message,
     };
-    if !matches!(root.value, Value::Map(_)) {
+    if !root.is_map() {
         result.problems.push(problem(format!(
             "document is {}, not a Kubernetes object (a mapping with apiVersion and kind)",
             root.type_name()
         )));
         return;
     }
-    let (api_version, kind) = (root.get("apiVersion"), root.get("kind"));
-    if api_version.is_none() || kind.is_none() {
+    // Typed lists from the API (`ConfigMapList`) may leave apiVersion/kind off items.
+    // Absent is `None`; present but not a string is `Some(None)`.
+    let api_version = root
+        .get("apiVersion")
+        .map(Node::as_str)
+        .or(list.map(|(a, _)| Some(a)));
+    let kind = root
+        .get("kind")
+        .map(Node::as_str)
+        .or(list.map(|(_, k)| Some(k)));
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
         result.notes.push(Note {
             file: Some(file),
             line: span.start.line,
             message: "document has no apiVersion/kind; not a Kubernetes object, skipped".into(),
         });
         return;
-    }
-    let (Some(api_version), Some(kind)) = (
-        api_version.and_then(Node::as_str),
-        kind.and_then(Node::as_str),
-    ) else {
+    };
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
         result
             .problems
             .push(problem("apiVersion and kind must be strings".into()));
         return;
     };
-    let (api_version, kind) = (api_version.to_string(), kind.to_string());
     if kind.ends_with("List") && api_version == "v1" {
-        // Taken out of the list rather than copied: a `kubectl get -o yaml` dump is one
-        // list holding the whole file.
-        let items = match &mut root.value {
-            Value::Map(entries) => entries
-                .iter_mut()
-                .find(|e| e.key == "items")
-                .map(|e| std::mem::replace(&mut e.value.value, Value::Null)),
-            _ => None,
-        };
-        if let Some(items) = items {
-            let Value::Seq(items) = items else {
+        if let Some(items) = root.get("items") {
+            let Some(items) = items.as_seq() else {
                 result
                     .problems
                     .push(problem(format!("{kind}: items must be a list")));
                 return;
             };
-            // Typed lists from the API (`ConfigMapList`) may leave apiVersion/kind off items.
-            let item_kind = kind
-                .strip_suffix("List")
-                .filter(|k| !k.is_empty())
-                .map(str::to_string);
-            for mut item in items {
-                if let (Some(item_kind), Value::Map(entries)) = (&item_kind, &mut item.value) {
-                    if !entries.iter().any(|e| e.key == "kind") {
-                        entries.push(synthetic_entry("kind", item_kind));
-                    }
-                    if !entries.iter().any(|e| e.key == "apiVersion") {
-                        entries.push(synthetic_entry("apiVersion", &api_version));
-                    }
-                }
-                add_document(file, doc_index, item, result);
+            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+            for item in items {
+                let list = item_kind.map(|k| (api_version, k));
+                add_document(file, doc_index, tree, item.id(), list, result);
             }
             return;
         }
     }
     let metadata = root.get("metadata");
     if let Some(m) = metadata {
-        if !matches!(m.value, Value::Map(_)) {
+        if !m.is_map() {
             result.problems.push(ReadProblem {
-                span: m.span,
+                span: m.span(),
                 ..problem(format!(
                     "{kind}: metadata must be a mapping, found {}",
                     m.type_name()
@@ -541,24 +511,17 @@ fn add_document(file: usize, doc_index: usize, mut root: Node, result: &mut File
         .and_then(|m| m.str_at(&["namespace"]))
         .map(str::to_string);
     result.objects.push(Object {
-        api_version,
-        kind,
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
         name,
         declared_namespace,
-        root,
+        tree: tree.clone(),
+        node: id,
         origin: Origin::File {
             file,
             document: doc_index,
         },
     });
-}
-
-fn synthetic_entry(key: &str, value: &str) -> yaml::Entry {
-    yaml::Entry {
-        key: key.to_string(),
-        key_span: Span::default(),
-        value: Node::new(Value::Str(value.to_string())),
-    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 
 pub mod de;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
 
-use saphyr_parser::{Event, Parser, ScalarStyle, Span as RawSpan};
+use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span as RawSpan};
 
 /// Deepest nesting accepted. Kubernetes objects, CRD schemas included, stay far below this;
 /// anything deeper is hostile or generated garbage and would blow the stack of every
@@ -49,100 +51,661 @@ impl Span {
     pub fn is_known(&self) -> bool {
         self.start.line > 0
     }
+}
 
-    fn from_raw(raw: RawSpan, line_offset: u32) -> Span {
-        Span {
-            start: Pos {
-                line: raw.start.line() as u32 + line_offset,
-                col: raw.start.col() as u32,
-            },
-            end: Pos {
-                line: raw.end.line() as u32 + line_offset,
-                col: raw.end.col() as u32,
-            },
+/// A file's text and where its lines start. The file and every tree parsed from it share one
+/// copy: nodes keep byte offsets into it, and line and column are worked out only when a
+/// diagnostic asks for them.
+#[derive(Clone, Debug, Default)]
+pub struct Text {
+    text: Arc<str>,
+    /// Byte offset of each line (u32: files are at most 256 MiB).
+    line_starts: Arc<[u32]>,
+}
+
+impl Text {
+    pub fn new(text: String) -> Text {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
+        Text {
+            text: text.into(),
+            line_starts: line_starts.into(),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The text of a 1-based line, without its line break.
+    pub fn line(&self, line: u32) -> &str {
+        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+            return "";
+        };
+        let end = self
+            .line_starts
+            .get(line as usize)
+            .map_or(self.text.len(), |&e| e as usize);
+        self.text
+            .get(start as usize..end)
+            .unwrap_or_default()
+            .trim_end_matches(['\n', '\r'])
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.line_starts.len()
+    }
+
+    /// Byte offset of a position (columns count characters).
+    pub fn offset(&self, pos: Pos) -> usize {
+        let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
+            return self.text.len();
+        };
+        let line = self.line(pos.line);
+        start as usize
+            + line
+                .char_indices()
+                .nth(pos.col as usize)
+                .map_or(line.len(), |(i, _)| i)
+    }
+
+    /// The position of a byte offset.
+    pub fn pos(&self, offset: usize) -> Pos {
+        let offset = offset.min(self.text.len());
+        let line = self
+            .line_starts
+            .partition_point(|&s| s as usize <= offset)
+            .max(1);
+        let start = self.line_starts.get(line - 1).map_or(0, |&s| s as usize);
+        let before = self.text.get(start..offset).unwrap_or_default();
+        let col = if before.is_ascii() {
+            before.len()
+        } else {
+            before.chars().count()
+        };
+        Pos {
+            line: line as u32,
+            col: col as u32,
+        }
+    }
+
+    /// Column in UTF-16 code units (SARIF's and GitHub's unit), 1-based.
+    pub fn utf16_column(&self, pos: Pos) -> u32 {
+        let line = self.line(pos.line);
+        line.chars()
+            .take(pos.col as usize)
+            .map(|c| c.len_utf16() as u32)
+            .sum::<u32>()
+            + 1
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.text
+    }
+}
+
+/// One node as stored: 16 bytes, whatever its kind. Strings are ranges of the file's text
+/// where the scalar is written verbatim (almost every key and value), else ranges of the
+/// tree's pool; a collection's children are consecutive nodes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct Raw {
+    /// The kind in the low [`KIND_BITS`] bits; a string's length or a collection's size
+    /// (entries of a mapping) above them.
+    head: u32,
+    /// Byte offsets of the node in the file (both 0 without text).
+    start: u32,
+    end: u32,
+    /// Bool: 0 or 1. Int, Float: index into `numbers`. Strings: byte offset in the text or
+    /// pool. Seq, Map: the first child. Ref: the node it stands for.
+    data: u32,
+}
+
+const KIND_BITS: u32 = 4;
+const NULL: u32 = 0;
+const BOOL: u32 = 1;
+const INT: u32 = 2;
+const FLOAT: u32 = 3;
+const TEXT_STR: u32 = 4;
+const POOL_STR: u32 = 5;
+const SEQ: u32 = 6;
+const MAP: u32 = 7;
+/// Another node's value at this node's position: an alias, or an anchored node (stored once,
+/// where its aliases can find it).
+const REF: u32 = 8;
+
+/// Longest string or largest collection a node can hold (the size shares a u32 with the kind).
+const MAX_LEN: usize = (u32::MAX >> KIND_BITS) as usize;
+
+impl Raw {
+    fn new(kind: u32, len: usize, start: u32, end: u32, data: u32) -> Raw {
+        Raw {
+            head: kind | ((len.min(MAX_LEN) as u32) << KIND_BITS),
+            start,
+            end,
+            data,
+        }
+    }
+
+    fn kind(self) -> u32 {
+        self.head & ((1 << KIND_BITS) - 1)
+    }
+
+    fn len(self) -> usize {
+        (self.head >> KIND_BITS) as usize
+    }
+}
+
+/// A parsed document (or any YAML/JSON value): its nodes in one allocation, its strings in
+/// the shared file text or one pool. Read it through [`Tree::root`].
+#[derive(Debug, Default)]
+pub struct Tree {
+    text: Text,
+    nodes: Box<[Raw]>,
+    pool: Box<str>,
+    numbers: Box<[u64]>,
+    root: u32,
+}
+
+/// Which node of its tree: lets an object stand for a part of a document (a List item).
+pub type NodeId = u32;
+
+impl Tree {
+    pub fn root(&self) -> Node<'_> {
+        self.node(self.root)
+    }
+
+    /// The node `id` (from [`Node::id`] on this tree).
+    pub fn node(&self, id: NodeId) -> Node<'_> {
+        Node { tree: self, id }
+    }
+
+    /// Heap bytes the tree holds on its own (the shared text not counted).
+    pub fn heap_bytes(&self) -> usize {
+        self.nodes.len() * std::mem::size_of::<Raw>() + self.pool.len() + self.numbers.len() * 8
+    }
+
+    /// A tree without positions, from JSON (objects read from a cluster).
+    pub fn from_json(json: &serde_json::Value) -> Tree {
+        let mut b = JsonBuilder::default();
+        let root = b.add(json);
+        b.nodes.push(root);
+        Tree {
+            text: Text::default(),
+            root: (b.nodes.len() - 1) as u32,
+            nodes: b.nodes.into(),
+            pool: b.pool.into(),
+            numbers: b.numbers.into(),
+        }
+    }
+
+    fn str_of(&self, raw: Raw) -> &str {
+        let (start, len) = (raw.data as usize, raw.len());
+        let source: &str = match raw.kind() {
+            TEXT_STR => &self.text,
+            POOL_STR => &self.pool,
+            _ => return "",
+        };
+        source.get(start..start + len).unwrap_or_default()
+    }
+
+    /// The node whose value `id` has (through a Ref).
+    fn content(&self, id: u32) -> Raw {
+        let raw = self.nodes[id as usize];
+        if raw.kind() == REF {
+            self.nodes[raw.data as usize]
+        } else {
+            raw
         }
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+#[derive(Default)]
+struct JsonBuilder {
+    nodes: Vec<Raw>,
+    pool: String,
+    numbers: Vec<u64>,
+}
+
+impl JsonBuilder {
+    /// The node for `json`, its descendants already stored.
+    fn add(&mut self, json: &serde_json::Value) -> Raw {
+        use serde_json::Value as J;
+        match json {
+            J::Null => Raw::default(),
+            J::Bool(b) => Raw::new(BOOL, 0, 0, 0, u32::from(*b)),
+            J::Number(n) => match n.as_i64() {
+                Some(i) => self.number(INT, i as u64),
+                None => self.number(FLOAT, n.as_f64().unwrap_or(0.0).to_bits()),
+            },
+            J::String(s) => self.string(s),
+            J::Array(items) => {
+                let children: Vec<Raw> = items.iter().map(|i| self.add(i)).collect();
+                self.collection(SEQ, children, items.len())
+            }
+            J::Object(map) => {
+                let mut children = Vec::with_capacity(map.len() * 2);
+                for (k, v) in map {
+                    children.push(self.string(k));
+                    children.push(self.add(v));
+                }
+                self.collection(MAP, children, map.len())
+            }
+        }
+    }
+
+    fn number(&mut self, kind: u32, bits: u64) -> Raw {
+        self.numbers.push(bits);
+        Raw::new(kind, 0, 0, 0, (self.numbers.len() - 1) as u32)
+    }
+
+    fn string(&mut self, s: &str) -> Raw {
+        let at = self.pool.len() as u32;
+        self.pool.push_str(s);
+        Raw::new(POOL_STR, s.len(), 0, 0, at)
+    }
+
+    fn collection(&mut self, kind: u32, children: Vec<Raw>, len: usize) -> Raw {
+        let first = self.nodes.len() as u32;
+        self.nodes.extend(children);
+        Raw::new(kind, len, 0, 0, first)
+    }
+}
+
+/// A node of a [`Tree`]: cheap to copy, valid as long as the tree.
+#[derive(Clone, Copy)]
+pub struct Node<'a> {
+    tree: &'a Tree,
+    id: u32,
+}
+
+/// What a node holds.
+#[derive(Clone, Copy, Debug)]
+pub enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
     Float(f64),
-    Str(String),
-    Seq(Vec<Node>),
-    Map(Vec<Entry>),
+    Str(&'a str),
+    Seq(Seq<'a>),
+    Map(Map<'a>),
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Entry {
-    pub key: String,
-    pub key_span: Span,
-    pub value: Node,
+/// The items of a sequence.
+#[derive(Clone, Copy)]
+pub struct Seq<'a> {
+    tree: &'a Tree,
+    first: u32,
+    len: u32,
 }
 
-#[derive(Clone, Debug, PartialEq)]
-pub struct Node {
-    pub value: Value,
-    pub span: Span,
+/// The entries of a mapping, in document order.
+#[derive(Clone, Copy)]
+pub struct Map<'a> {
+    tree: &'a Tree,
+    first: u32,
+    len: u32,
 }
 
-impl Node {
-    pub fn new(value: Value) -> Node {
-        Node {
-            value,
-            span: Span::default(),
+/// One `key: value` of a mapping.
+#[derive(Clone, Copy)]
+pub struct Entry<'a> {
+    pub key: &'a str,
+    pub value: Node<'a>,
+    key_id: u32,
+}
+
+impl<'a> Seq<'a> {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(self, index: usize) -> Option<Node<'a>> {
+        (index < self.len()).then(|| Node {
+            tree: self.tree,
+            id: self.first + index as u32,
+        })
+    }
+
+    pub fn first(self) -> Option<Node<'a>> {
+        self.get(0)
+    }
+
+    pub fn last(self) -> Option<Node<'a>> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(self) -> SeqIter<'a> {
+        SeqIter {
+            tree: self.tree,
+            ids: self.first..self.first + self.len,
+        }
+    }
+}
+
+impl<'a> IntoIterator for Seq<'a> {
+    type Item = Node<'a>;
+    type IntoIter = SeqIter<'a>;
+
+    fn into_iter(self) -> SeqIter<'a> {
+        self.iter()
+    }
+}
+
+/// An empty tree, for the empty sequences and mappings `Default` gives.
+static EMPTY: std::sync::LazyLock<Tree> = std::sync::LazyLock::new(Tree::default);
+
+impl Default for Seq<'_> {
+    fn default() -> Self {
+        Seq {
+            tree: &EMPTY,
+            first: 0,
+            len: 0,
+        }
+    }
+}
+
+impl Default for Map<'_> {
+    fn default() -> Self {
+        Map {
+            tree: &EMPTY,
+            first: 0,
+            len: 0,
+        }
+    }
+}
+
+/// The items of a sequence, in order.
+#[derive(Clone)]
+pub struct SeqIter<'a> {
+    tree: &'a Tree,
+    ids: std::ops::Range<u32>,
+}
+
+impl<'a> Iterator for SeqIter<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        let tree = self.tree;
+        self.ids.next().map(|id| Node { tree, id })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.ids.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for SeqIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let tree = self.tree;
+        self.ids.next_back().map(|id| Node { tree, id })
+    }
+}
+
+impl ExactSizeIterator for SeqIter<'_> {}
+
+impl<'a> Map<'a> {
+    pub fn len(self) -> usize {
+        self.len as usize
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(self, index: usize) -> Option<Entry<'a>> {
+        (index < self.len()).then(|| {
+            let key_id = self.first + 2 * index as u32;
+            Entry {
+                key: self.tree.str_of(self.tree.content(key_id)),
+                value: Node {
+                    tree: self.tree,
+                    id: key_id + 1,
+                },
+                key_id,
+            }
+        })
+    }
+
+    pub fn first(self) -> Option<Entry<'a>> {
+        self.get(0)
+    }
+
+    pub fn last(self) -> Option<Entry<'a>> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(self) -> MapIter<'a> {
+        MapIter {
+            map: self,
+            indexes: 0..self.len(),
         }
     }
 
-    pub fn get(&self, key: &str) -> Option<&Node> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|e| e.key == key).map(|e| &e.value),
-            _ => None,
+    /// The entry for `key`.
+    pub fn entry(self, key: &str) -> Option<Entry<'a>> {
+        (0..self.len())
+            .find(|&i| {
+                let key_id = self.first + 2 * i as u32;
+                self.tree.str_of(self.tree.content(key_id)) == key
+            })
+            .and_then(|i| self.get(i))
+    }
+}
+
+impl<'a> IntoIterator for Map<'a> {
+    type Item = Entry<'a>;
+    type IntoIter = MapIter<'a>;
+
+    fn into_iter(self) -> MapIter<'a> {
+        self.iter()
+    }
+}
+
+/// The entries of a mapping, in order.
+#[derive(Clone)]
+pub struct MapIter<'a> {
+    map: Map<'a>,
+    indexes: std::ops::Range<usize>,
+}
+
+impl<'a> Iterator for MapIter<'a> {
+    type Item = Entry<'a>;
+
+    fn next(&mut self) -> Option<Entry<'a>> {
+        let map = self.map;
+        self.indexes.next().and_then(|i| map.get(i))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.indexes.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for MapIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let map = self.map;
+        self.indexes.next_back().and_then(|i| map.get(i))
+    }
+}
+
+impl ExactSizeIterator for MapIter<'_> {}
+
+impl<'a> Entry<'a> {
+    pub fn key_span(self) -> Span {
+        self.value.tree.node(self.key_id).span()
+    }
+
+    /// The key as a node (for its byte range).
+    pub fn key_node(self) -> Node<'a> {
+        self.value.tree.node(self.key_id)
+    }
+}
+
+impl fmt::Debug for Seq<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl fmt::Debug for Map<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.iter().map(|e| (e.key, e.value)))
+            .finish()
+    }
+}
+
+impl fmt::Debug for Entry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {:?}", self.key, self.value)
+    }
+}
+
+impl fmt::Debug for Node<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.value() {
+            Value::Null => f.write_str("null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Seq(s) => s.fmt(f),
+            Value::Map(m) => m.fmt(f),
+        }
+    }
+}
+
+impl PartialEq for Node<'_> {
+    /// Same value (positions aside).
+    fn eq(&self, other: &Node<'_>) -> bool {
+        self.to_json() == other.to_json()
+    }
+}
+
+impl<'a> Node<'a> {
+    pub fn value(self) -> Value<'a> {
+        let raw = self.tree.content(self.id);
+        match raw.kind() {
+            BOOL => Value::Bool(raw.data != 0),
+            INT => Value::Int(self.tree.numbers[raw.data as usize] as i64),
+            FLOAT => Value::Float(f64::from_bits(self.tree.numbers[raw.data as usize])),
+            TEXT_STR | POOL_STR => Value::Str(self.tree.str_of(raw)),
+            SEQ => Value::Seq(Seq {
+                tree: self.tree,
+                first: raw.data,
+                len: raw.len() as u32,
+            }),
+            MAP => Value::Map(Map {
+                tree: self.tree,
+                first: raw.data,
+                len: raw.len() as u32,
+            }),
+            _ => Value::Null,
         }
     }
 
-    pub fn entry(&self, key: &str) -> Option<&Entry> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|e| e.key == key),
-            _ => None,
+    /// Where the node is in its file; zero for nodes without text (from a cluster).
+    pub fn span(self) -> Span {
+        let (start, end) = self.byte_range();
+        if self.tree.text.is_empty() {
+            return Span::default();
         }
+        Span {
+            start: self.tree.text.pos(start),
+            end: self.tree.text.pos(end),
+        }
+    }
+
+    /// Byte offsets of the node in its file.
+    pub fn byte_range(self) -> (usize, usize) {
+        let raw = self.tree.nodes[self.id as usize];
+        (raw.start as usize, raw.end as usize)
+    }
+
+    /// Which node of its tree this is.
+    pub fn id(self) -> NodeId {
+        self.id
+    }
+
+    pub fn tree(self) -> &'a Tree {
+        self.tree
+    }
+
+    pub fn is_null(self) -> bool {
+        matches!(self.value(), Value::Null)
+    }
+
+    pub fn get(self, key: &str) -> Option<Node<'a>> {
+        self.entry(key).map(|e| e.value)
+    }
+
+    pub fn entry(self, key: &str) -> Option<Entry<'a>> {
+        self.as_map()?.entry(key)
     }
 
     /// Follows a path of keys through nested mappings.
-    pub fn at(&self, keys: &[&str]) -> Option<&Node> {
+    pub fn at(self, keys: &[&str]) -> Option<Node<'a>> {
         keys.iter().try_fold(self, |node, key| node.get(key))
     }
 
-    pub fn as_str(&self) -> Option<&str> {
-        match &self.value {
+    pub fn as_str(self) -> Option<&'a str> {
+        match self.value() {
             Value::Str(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_map(&self) -> Option<&[Entry]> {
-        match &self.value {
-            Value::Map(entries) => Some(entries),
+    pub fn as_i64(self) -> Option<i64> {
+        match self.value() {
+            Value::Int(i) => Some(i),
             _ => None,
         }
     }
 
-    pub fn as_seq(&self) -> Option<&[Node]> {
-        match &self.value {
-            Value::Seq(items) => Some(items),
+    pub fn as_bool(self) -> Option<bool> {
+        match self.value() {
+            Value::Bool(b) => Some(b),
             _ => None,
         }
+    }
+
+    pub fn as_map(self) -> Option<Map<'a>> {
+        match self.value() {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn as_seq(self) -> Option<Seq<'a>> {
+        match self.value() {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_map(self) -> bool {
+        self.as_map().is_some()
+    }
+
+    pub fn is_seq(self) -> bool {
+        self.as_seq().is_some()
     }
 
     /// A string-valued child, e.g. `metadata.name`.
-    pub fn str_at(&self, keys: &[&str]) -> Option<&str> {
+    pub fn str_at(self, keys: &[&str]) -> Option<&'a str> {
         self.at(keys).and_then(Node::as_str)
     }
 
-    pub fn type_name(&self) -> &'static str {
-        match self.value {
+    pub fn type_name(self) -> &'static str {
+        match self.value() {
             Value::Null => "null",
             Value::Bool(_) => "a boolean",
             Value::Int(_) => "an integer",
@@ -153,48 +716,23 @@ impl Node {
         }
     }
 
-    /// The JSON form of this node, for typed views through serde.
-    pub fn to_json(&self) -> serde_json::Value {
+    /// The JSON form of this node.
+    pub fn to_json(self) -> serde_json::Value {
         use serde_json::Value as J;
-        match &self.value {
+        match self.value() {
             Value::Null => J::Null,
-            Value::Bool(b) => J::Bool(*b),
-            Value::Int(i) => J::from(*i),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
-            Value::Str(s) => J::String(s.clone()),
+            Value::Bool(b) => J::Bool(b),
+            Value::Int(i) => J::from(i),
+            Value::Float(f) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+            Value::Str(s) => J::String(s.to_string()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
             Value::Map(entries) => J::Object(
                 entries
                     .iter()
-                    .map(|e| (e.key.clone(), e.value.to_json()))
+                    .map(|e| (e.key.to_string(), e.value.to_json()))
                     .collect(),
             ),
         }
-    }
-
-    /// A node without positions, from JSON (objects read from a cluster).
-    pub fn from_json(json: &serde_json::Value) -> Node {
-        use serde_json::Value as J;
-        let value = match json {
-            J::Null => Value::Null,
-            J::Bool(b) => Value::Bool(*b),
-            J::Number(n) => match n.as_i64() {
-                Some(i) => Value::Int(i),
-                None => Value::Float(n.as_f64().unwrap_or(0.0)),
-            },
-            J::String(s) => Value::Str(s.clone()),
-            J::Array(items) => Value::Seq(items.iter().map(Node::from_json).collect()),
-            J::Object(map) => Value::Map(
-                map.iter()
-                    .map(|(k, v)| Entry {
-                        key: k.clone(),
-                        key_span: Span::default(),
-                        value: Node::from_json(v),
-                    })
-                    .collect(),
-            ),
-        };
-        Node::new(value)
     }
 }
 
@@ -248,24 +786,32 @@ impl fmt::Display for YamlError {
 /// One parsed document of a stream. `root` is `None` for an empty document.
 #[derive(Debug)]
 pub struct Document {
-    pub root: Option<Node>,
-    /// The span of the whole document text, for diagnostics about the document itself.
+    pub root: Option<Tree>,
+    /// The line the document starts on, for diagnostics about the document itself.
     pub start_line: u32,
 }
 
-/// Parses one YAML document's text. `line_offset` is added to every line so positions refer
-/// to the enclosing file when the document was cut out of a larger stream.
-pub fn parse_document(text: &str, line_offset: u32) -> Result<Document, YamlError> {
-    let mut error = match parse_strict(text, line_offset) {
-        Err(e) if lenient_fix(text, &e, line_offset).is_some() => e,
+/// Parses the document at bytes `range` of `file`. Positions refer to the whole file.
+pub fn parse_document(file: &Text, range: std::ops::Range<usize>) -> Result<Document, YamlError> {
+    let line_offset = file.pos(range.start).line - 1;
+    let doc = DocText {
+        file,
+        base: range.start,
+        text: file.get(range).unwrap_or_default(),
+        line_offset,
+    };
+    let mut error = match parse_strict(&doc, None) {
+        Err(e) if lenient_fix(doc.text, &e, line_offset).is_some() => e,
         other => return other,
     };
     // go-yaml (and so kubectl) accepts two things saphyr rejects: a flow collection's
     // closing bracket at its parent's indentation (`args: [\n  "a",\n]`), and continuation
     // lines of a multi-line quoted scalar at the key's indentation (controller-gen CRDs).
-    // Indenting such a line by one column changes no value (folding drops leading spaces)
-    // and no other position, so retry with it indented, a bounded number of times.
-    let mut patched = text.to_string();
+    // Indenting such a line by one column changes no value (folding drops leading spaces),
+    // so retry with it indented, a bounded number of times, and map positions back.
+    let mut patched = doc.text.to_string();
+    // Where spaces were inserted, in the patched text's offsets, ascending.
+    let mut inserted: Vec<usize> = Vec::new();
     for _ in 0..MAX_LENIENT_RETRIES {
         let Some(mut inserts) = lenient_fix(&patched, &error, line_offset) else {
             break;
@@ -273,17 +819,38 @@ pub fn parse_document(text: &str, line_offset: u32) -> Result<Document, YamlErro
         inserts.sort_unstable_by(|a, b| b.cmp(a));
         for at in inserts {
             patched.insert(at, ' ');
+            for i in inserted.iter_mut().filter(|i| **i >= at) {
+                *i += 1;
+            }
+            inserted.push(at);
         }
-        match parse_strict(&patched, line_offset) {
+        inserted.sort_unstable();
+        let retry = DocText {
+            text: &patched,
+            ..doc
+        };
+        match parse_strict(&retry, Some(&inserted)) {
             Err(e) => error = e,
             ok => return ok,
         }
     }
-    parse_strict(text, line_offset)
+    parse_strict(&doc, None)
 }
 
 /// How many constructs the go-yaml compatibility retry may re-indent in one document.
 const MAX_LENIENT_RETRIES: usize = 256;
+
+/// A document's text and where it sits in its file.
+#[derive(Clone, Copy)]
+struct DocText<'t> {
+    file: &'t Text,
+    /// Byte offset of the document in the file.
+    base: usize,
+    /// The document's text (a patched copy on the lenient retry).
+    text: &'t str,
+    /// Lines before the document.
+    line_offset: u32,
+}
 
 /// Where to insert spaces so that a go-yaml-accepted indentation parses, if the error is
 /// one of those cases.
@@ -330,12 +897,14 @@ fn line_start(text: &str, line: usize) -> Option<usize> {
     text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
 }
 
-fn parse_strict(text: &str, line_offset: u32) -> Result<Document, YamlError> {
+fn parse_strict(doc: &DocText<'_>, inserted: Option<&[usize]>) -> Result<Document, YamlError> {
+    let line_offset = doc.line_offset;
     let mut builder = Builder::new(
-        line_offset,
-        MAX_ALIAS_NODES.min(text.len().saturating_mul(ALIAS_NODES_PER_BYTE)),
+        doc,
+        inserted,
+        MAX_ALIAS_NODES.min(doc.text.len().saturating_mul(ALIAS_NODES_PER_BYTE)),
     );
-    let mut parser = Parser::new_from_str(text);
+    let mut parser = Parser::new_from_str(doc.text);
     let mut documents = 0;
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| YamlError {
@@ -355,28 +924,33 @@ fn parse_strict(text: &str, line_offset: u32) -> Result<Document, YamlError> {
             if documents > 1 {
                 return Err(YamlError {
                     message: "a second document starts here; documents must be separated by a `---` line at column 1".into(),
-                    pos: Span::from_raw(span, line_offset).start,
+                    pos: Pos {
+                        line: span.start.line() as u32 + line_offset,
+                        col: span.start.col() as u32,
+                    },
                 });
             }
         }
         builder.event(event, span)?;
     }
     Ok(Document {
-        root: builder.root,
+        root: builder.finish(),
         start_line: line_offset + 1,
     })
 }
 
 /// Parses a whole text that must hold a single document (embedded data, mesh config strings).
-pub fn parse_str(text: &str) -> Result<Option<Node>, YamlError> {
-    parse_document(text, 0).map(|d| d.root)
+pub fn parse_str(text: &str) -> Result<Option<Tree>, YamlError> {
+    let file = Text::new(text.to_string());
+    parse_document(&file, 0..file.len()).map(|d| d.root)
 }
 
-/// Splits a YAML stream into its documents' texts with the line each starts on (0-based), so
-/// that a broken document does not stop the ones after it from being read. A line that starts
-/// with `---` or `...` followed by a blank or the end of line is a document marker anywhere in
-/// YAML (it is forbidden inside scalars at column 1), so splitting on it is exact.
-pub fn split_documents(text: &str) -> Vec<(u32, &str)> {
+/// Splits a YAML stream into its documents: the byte range of each and the line it starts
+/// on (0-based), so that a broken document does not stop the ones after it from being read.
+/// A line that starts with `---` or `...` followed by a blank or the end of line is a
+/// document marker anywhere in YAML (it is forbidden inside scalars at column 1), so
+/// splitting on it is exact.
+pub fn split_documents(text: &str) -> Vec<(u32, std::ops::Range<usize>)> {
     let mut docs = Vec::new();
     let mut start_byte = 0;
     let mut start_line = 0u32;
@@ -389,151 +963,206 @@ pub fn split_documents(text: &str) -> Vec<(u32, &str)> {
                 .next()
                 .is_none_or(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r');
         if is_marker && line.starts_with("---") && offset > start_byte {
-            docs.push((start_line, &text[start_byte..offset]));
+            docs.push((start_line, start_byte..offset));
             start_byte = offset;
             start_line = line_no;
         }
         offset += line.len();
     }
     if start_byte < text.len() || docs.is_empty() {
-        docs.push((start_line, &text[start_byte..]));
+        docs.push((start_line, start_byte..text.len()));
     }
     docs
 }
 
-enum Frame {
-    Seq {
-        items: Vec<Node>,
-        start: Pos,
-        anchor: usize,
-    },
-    Map {
-        entries: Vec<Entry>,
-        pending_key: Option<(String, Span)>,
-        /// Key → position, once the mapping is large enough that finding duplicates by
-        /// scanning would make it quadratic (a generated ConfigMap with 100,000 keys).
-        index: Option<HashMap<String, usize>>,
-        start: Pos,
-        anchor: usize,
-    },
+struct Frame {
+    map: bool,
+    /// Where the collection's children start in `Builder::pending`.
+    first: usize,
+    start: u32,
+    anchor: usize,
+    /// Key → entry, once the mapping is large enough that finding duplicates by scanning
+    /// would make it quadratic (a generated ConfigMap with 100,000 keys).
+    index: Option<HashMap<String, usize>>,
 }
 
 /// Entries up to which duplicate keys are found by scanning.
 const SCAN_KEYS: usize = 32;
 
-struct Builder {
-    stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+/// Characters between the checkpoints that turn a parser position (in characters) into a
+/// byte offset in a document that is not ASCII.
+const CHARS_PER_CHECKPOINT: usize = 64;
+
+struct Builder<'t> {
+    doc: DocText<'t>,
+    /// Where the lenient retry inserted spaces (offsets in `doc.text`), to map positions
+    /// back to the file; strings are then never taken from the text.
+    inserted: Option<&'t [usize]>,
+    /// Byte offset of every [`CHARS_PER_CHECKPOINT`]th character; empty for ASCII text,
+    /// where characters are bytes.
+    checkpoints: Vec<u32>,
+    /// Finished nodes; children of one collection are consecutive.
+    nodes: Vec<Raw>,
+    /// Finished nodes whose collection is still open.
+    pending: Vec<Raw>,
+    frames: Vec<Frame>,
+    pool: String,
+    numbers: Vec<u64>,
+    /// Anchor → the stored node.
+    anchors: HashMap<usize, u32>,
     alias_budget: usize,
     alias_budget_total: usize,
-    root: Option<Node>,
-    line_offset: u32,
+    root: Option<Raw>,
 }
 
-impl Builder {
-    fn new(line_offset: u32, alias_budget: usize) -> Builder {
+impl<'t> Builder<'t> {
+    fn new(doc: &DocText<'t>, inserted: Option<&'t [usize]>, alias_budget: usize) -> Builder<'t> {
+        let checkpoints = if doc.text.is_ascii() {
+            Vec::new()
+        } else {
+            doc.text
+                .char_indices()
+                .step_by(CHARS_PER_CHECKPOINT)
+                .map(|(i, _)| i as u32)
+                .collect()
+        };
         Builder {
-            stack: Vec::new(),
+            doc: *doc,
+            inserted,
+            checkpoints,
+            nodes: Vec::with_capacity(doc.text.len() / 12),
+            pending: Vec::new(),
+            frames: Vec::new(),
+            pool: String::new(),
+            numbers: Vec::new(),
             anchors: HashMap::new(),
             alias_budget,
             alias_budget_total: alias_budget,
             root: None,
-            line_offset,
         }
     }
 
-    fn event(&mut self, event: Event<'_>, raw: RawSpan) -> Result<(), YamlError> {
-        let span = Span::from_raw(raw, self.line_offset);
+    fn finish(self) -> Option<Tree> {
+        let mut nodes = self.nodes;
+        nodes.push(self.root?);
+        Some(Tree {
+            text: self.doc.file.clone(),
+            root: (nodes.len() - 1) as u32,
+            nodes: nodes.into(),
+            pool: self.pool.into(),
+            numbers: self.numbers.into(),
+        })
+    }
+
+    /// The byte offset in the document's text of a parser position.
+    fn local(&self, m: Marker) -> usize {
+        let index = m.index();
+        let byte = if self.checkpoints.is_empty() {
+            index
+        } else {
+            match self.checkpoints.get(index / CHARS_PER_CHECKPOINT) {
+                Some(&at) => {
+                    let at = at as usize;
+                    self.doc.text[at..]
+                        .char_indices()
+                        .nth(index % CHARS_PER_CHECKPOINT)
+                        .map_or(self.doc.text.len(), |(i, _)| at + i)
+                }
+                None => self.doc.text.len(),
+            }
+        };
+        byte.min(self.doc.text.len())
+    }
+
+    /// The byte offset in the file of a parser position.
+    fn offset(&self, m: Marker) -> u32 {
+        let mut byte = self.local(m);
+        if let Some(inserted) = self.inserted {
+            byte -= inserted.partition_point(|&i| i < byte);
+        }
+        (self.doc.base + byte) as u32
+    }
+
+    fn pos(&self, m: Marker) -> Pos {
+        Pos {
+            line: m.line() as u32 + self.doc.line_offset,
+            col: m.col() as u32,
+        }
+    }
+
+    fn event(&mut self, event: Event<'_>, span: RawSpan) -> Result<(), YamlError> {
+        let (start, end) = (self.offset(span.start), self.offset(span.end));
         match event {
             Event::Scalar(text, style, anchor, tag) => {
-                let value = resolve_scalar(&text, style, tag.as_deref().map(|t| t.suffix.as_str()));
-                let node = Node { value, span };
-                self.remember(anchor, &node);
-                self.push(node, span)
+                let raw = self.scalar(
+                    &text,
+                    style,
+                    tag.as_deref().map(|t| t.suffix.as_str()),
+                    span,
+                    start,
+                    end,
+                );
+                let raw = self.remember(anchor, raw);
+                self.push(raw, span)
             }
-            Event::SequenceStart(anchor, _) => self.open(
-                Frame::Seq {
-                    items: Vec::new(),
-                    start: span.start,
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.frames.len() >= MAX_DEPTH {
+                    return Err(YamlError {
+                        message: format!("nesting deeper than {MAX_DEPTH} levels"),
+                        pos: self.pos(span.start),
+                    });
+                }
+                self.frames.push(Frame {
+                    map: matches!(event, Event::MappingStart(..)),
+                    first: self.pending.len(),
+                    start,
                     anchor,
-                },
-                span,
-            ),
-            Event::MappingStart(anchor, _) => self.open(
-                Frame::Map {
-                    entries: Vec::new(),
-                    pending_key: None,
                     index: None,
-                    start: span.start,
-                    anchor,
-                },
-                span,
-            ),
+                });
+                Ok(())
+            }
             Event::SequenceEnd | Event::MappingEnd => {
-                let frame = self.stack.pop().ok_or_else(|| YamlError {
+                let frame = self.frames.pop().ok_or_else(|| YamlError {
                     message: "unbalanced collection end".into(),
-                    pos: span.start,
+                    pos: self.pos(span.start),
                 })?;
-                let (value, start, anchor) = match frame {
-                    Frame::Seq {
-                        mut items,
-                        start,
-                        anchor,
-                    } => {
-                        // The tree lives as long as the run; growth slack is a third of it.
-                        items.shrink_to_fit();
-                        (Value::Seq(items), start, anchor)
-                    }
-                    Frame::Map {
-                        mut entries,
-                        start,
-                        anchor,
-                        ..
-                    } => {
-                        entries.shrink_to_fit();
-                        (Value::Map(entries), start, anchor)
-                    }
-                };
+                let children = self.pending.len() - frame.first;
                 // A block collection's end event is zero-width where the next token starts
                 // (often lines later); a flow collection's is its closing bracket.
-                let end = if span.start == span.end {
-                    last_end(&value).unwrap_or(span.end)
+                let end = match self.pending.last() {
+                    Some(last) if start == end && children > 0 => last.end,
+                    _ => end,
+                };
+                let first = self.nodes.len() as u32;
+                self.nodes.extend(self.pending.drain(frame.first..));
+                let (kind, len) = if frame.map {
+                    (MAP, children / 2)
                 } else {
-                    span.end
+                    (SEQ, children)
                 };
-                let node = Node {
-                    value,
-                    span: Span { start, end },
-                };
-                self.remember(anchor, &node);
-                self.push(node, span)
+                let raw = Raw::new(kind, len, frame.start, end, first);
+                let raw = self.remember(frame.anchor, raw);
+                self.push(raw, span)
             }
             Event::Alias(id) => {
-                let target = self.anchors.get(&id).ok_or_else(|| YamlError {
+                let &target = self.anchors.get(&id).ok_or_else(|| YamlError {
                     message: "alias refers to an unknown anchor".into(),
-                    pos: span.start,
+                    pos: self.pos(span.start),
                 })?;
-                let size = count_nodes(target);
+                let size = self.count_nodes(target);
                 if size > self.alias_budget {
                     return Err(YamlError {
                         message: format!(
                             "aliases expand to more than {budget} nodes ({ALIAS_NODES_PER_BYTE} per byte of the document, at most {MAX_ALIAS_NODES}: a YAML \"billion laughs\" document?); refusing to expand",
                             budget = self.alias_budget_total,
                         ),
-                        pos: span.start,
+                        pos: self.pos(span.start),
                     });
                 }
                 self.alias_budget -= size;
-                let target = target.clone();
                 // The alias takes the anchor's value but its own position, so diagnostics
                 // point where the value is used.
-                self.push(
-                    Node {
-                        value: target.value,
-                        span,
-                    },
-                    span,
-                )
+                self.push(Raw::new(REF, 0, start, end, target), span)
             }
             Event::StreamStart
             | Event::StreamEnd
@@ -543,154 +1172,207 @@ impl Builder {
         }
     }
 
-    fn open(&mut self, frame: Frame, span: Span) -> Result<(), YamlError> {
-        if self.stack.len() >= MAX_DEPTH {
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&str>,
+        span: RawSpan,
+        start: u32,
+        end: u32,
+    ) -> Raw {
+        let number = |b: &mut Builder<'_>, kind, bits| {
+            b.numbers.push(bits);
+            Raw::new(kind, 0, start, end, (b.numbers.len() - 1) as u32)
+        };
+        match resolve_scalar(text, style, tag) {
+            Scalar::Null => Raw::new(NULL, 0, start, end, 0),
+            Scalar::Bool(b) => Raw::new(BOOL, 0, start, end, u32::from(b)),
+            Scalar::Int(i) => number(self, INT, i as u64),
+            Scalar::Float(f) => number(self, FLOAT, f.to_bits()),
+            Scalar::Str => {
+                let quoted = usize::from(style != ScalarStyle::Plain);
+                let at = self.local(span.start) + quoted;
+                self.string(text, at, start, end)
+            }
+        }
+    }
+
+    /// A string node for `s`, found in the text at `local` when it is written there verbatim.
+    fn string(&mut self, s: &str, local: usize, start: u32, end: u32) -> Raw {
+        let verbatim = self.inserted.is_none()
+            && self.doc.text.as_bytes().get(local..local + s.len()) == Some(s.as_bytes());
+        if verbatim {
+            return Raw::new(
+                TEXT_STR,
+                s.len(),
+                start,
+                end,
+                (self.doc.base + local) as u32,
+            );
+        }
+        let at = self.pool.len() as u32;
+        self.pool.push_str(s);
+        Raw::new(POOL_STR, s.len(), start, end, at)
+    }
+
+    /// Stores an anchored node where aliases can find it, leaving a reference in its place.
+    fn remember(&mut self, anchor: usize, raw: Raw) -> Raw {
+        if anchor == 0 {
+            return raw;
+        }
+        self.nodes.push(raw);
+        let id = (self.nodes.len() - 1) as u32;
+        self.anchors.insert(anchor, id);
+        Raw::new(REF, 0, raw.start, raw.end, id)
+    }
+
+    fn count_nodes(&self, id: u32) -> usize {
+        let mut count = 0;
+        let mut stack = vec![id];
+        while let Some(id) = stack.pop() {
+            count += 1;
+            let raw = self.nodes[id as usize];
+            match raw.kind() {
+                REF => stack.push(raw.data),
+                SEQ => stack.extend(raw.data..raw.data + raw.len() as u32),
+                MAP => stack.extend((0..raw.len() as u32).map(|i| raw.data + 2 * i + 1)),
+                _ => {}
+            }
+        }
+        count
+    }
+
+    fn str_of(&self, raw: Raw) -> Cow<'_, str> {
+        let (start, len) = (raw.data as usize, raw.len());
+        match raw.kind() {
+            TEXT_STR => Cow::Borrowed(self.doc.file.get(start..start + len).unwrap_or_default()),
+            POOL_STR => Cow::Borrowed(self.pool.get(start..start + len).unwrap_or_default()),
+            INT => Cow::Owned((self.numbers[raw.data as usize] as i64).to_string()),
+            FLOAT => Cow::Owned(f64::from_bits(self.numbers[raw.data as usize]).to_string()),
+            BOOL => Cow::Borrowed(if raw.data != 0 { "true" } else { "false" }),
+            _ => Cow::Borrowed(""),
+        }
+    }
+
+    fn push(&mut self, raw: Raw, span: RawSpan) -> Result<(), YamlError> {
+        let Some(frame) = self.frames.last() else {
+            self.root = Some(raw);
+            return Ok(());
+        };
+        if !frame.map {
+            self.pending.push(raw);
+            return Ok(());
+        }
+        let (first, is_key) = (
+            frame.first,
+            (self.pending.len() - frame.first).is_multiple_of(2),
+        );
+        if !is_key {
+            self.pending.push(raw);
+            return Ok(());
+        }
+        // Keys are strings: `8080:` and `true:` read as the text Kubernetes would see.
+        let key_raw = match raw.kind() {
+            REF => self.nodes[raw.data as usize],
+            _ => raw,
+        };
+        if matches!(key_raw.kind(), SEQ | MAP) {
             return Err(YamlError {
-                message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                pos: span.start,
+                message: "a mapping key must be a plain value, not a collection (an unrendered template such as `{{ ... }}`?)".into(),
+                pos: self.pos(span.start),
             });
         }
-        self.stack.push(frame);
+        let key = self.str_of(key_raw).into_owned();
+        let entries = (self.pending.len() - first) / 2;
+        if self.frames.last().is_some_and(|f| f.index.is_none()) && entries >= SCAN_KEYS {
+            let index: HashMap<String, usize> = (0..entries)
+                .map(|i| (self.str_of(self.pending[first + 2 * i]).into_owned(), i))
+                .collect();
+            self.frames.last_mut().expect("the frame above").index = Some(index);
+        }
+        let frame = self.frames.last().expect("the frame above");
+        let previous = match &frame.index {
+            Some(index) => index.get(&key).copied(),
+            None => (0..entries).find(|&i| {
+                let k = self.pending[first + 2 * i];
+                self.str_of(k) == key.as_str()
+            }),
+        };
+        if let Some(i) = previous {
+            let line = self
+                .doc
+                .file
+                .pos(self.pending[first + 2 * i].start as usize)
+                .line;
+            return Err(YamlError {
+                message: format!("duplicate key `{key}` (first defined on line {line})"),
+                pos: self.pos(span.start),
+            });
+        }
+        let stored = match key_raw.kind() {
+            TEXT_STR | POOL_STR => raw,
+            // A non-string key keeps its text as the key.
+            _ => {
+                let local = (raw.start as usize).saturating_sub(self.doc.base);
+                self.string(&key, local, raw.start, raw.end)
+            }
+        };
+        if let Some(index) = &mut self.frames.last_mut().expect("the frame above").index {
+            index.insert(key, entries);
+        }
+        self.pending.push(stored);
         Ok(())
     }
-
-    fn remember(&mut self, anchor: usize, node: &Node) {
-        if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
-        }
-    }
-
-    fn push(&mut self, node: Node, span: Span) -> Result<(), YamlError> {
-        match self.stack.last_mut() {
-            None => {
-                self.root = Some(node);
-                Ok(())
-            }
-            Some(Frame::Seq { items, .. }) => {
-                items.push(node);
-                Ok(())
-            }
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                index,
-                ..
-            }) => match pending_key.take() {
-                None => {
-                    let key = match node.value {
-                        Value::Str(s) => s,
-                        Value::Int(i) => i.to_string(),
-                        Value::Bool(b) => b.to_string(),
-                        Value::Float(f) => f.to_string(),
-                        Value::Null => String::new(),
-                        Value::Seq(_) | Value::Map(_) => {
-                            return Err(YamlError {
-                                message: "a mapping key must be a plain value, not a collection (an unrendered template such as `{{ ... }}`?)".into(),
-                                pos: span.start,
-                            })
-                        }
-                    };
-                    *pending_key = Some((key, node.span));
-                    Ok(())
-                }
-                Some((key, key_span)) => {
-                    if index.is_none() && entries.len() >= SCAN_KEYS {
-                        *index = Some(
-                            entries
-                                .iter()
-                                .enumerate()
-                                .map(|(i, e)| (e.key.clone(), i))
-                                .collect(),
-                        );
-                    }
-                    let previous = match index {
-                        Some(index) => index.get(&key).map(|&i| &entries[i]),
-                        None => entries.iter().find(|e| e.key == key),
-                    };
-                    if let Some(previous) = previous {
-                        return Err(YamlError {
-                            message: format!(
-                                "duplicate key `{key}` (first defined on line {})",
-                                previous.key_span.start.line
-                            ),
-                            pos: key_span.start,
-                        });
-                    }
-                    if let Some(index) = index {
-                        index.insert(key.clone(), entries.len());
-                    }
-                    entries.push(Entry {
-                        key,
-                        key_span,
-                        value: node,
-                    });
-                    Ok(())
-                }
-            },
-        }
-    }
 }
 
-fn last_end(value: &Value) -> Option<Pos> {
-    match value {
-        Value::Seq(items) => items.last().map(|n| n.span.end),
-        Value::Map(entries) => entries.last().map(|e| e.value.span.end),
-        _ => None,
-    }
-}
-
-fn count_nodes(node: &Node) -> usize {
-    let mut count = 0;
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        count += 1;
-        match &n.value {
-            Value::Seq(items) => stack.extend(items),
-            Value::Map(entries) => stack.extend(entries.iter().map(|e| &e.value)),
-            _ => {}
-        }
-    }
-    count
+/// What a scalar's text means.
+enum Scalar {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str,
 }
 
 /// Resolves a scalar the way Kubernetes' YAML reader (go-yaml v2, YAML 1.1 booleans) does:
 /// quoted scalars are strings; plain ones may be null, booleans, integers or floats.
-fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Scalar {
     if let Some(tag) = tag {
         match tag {
-            "str" => return Value::Str(text.to_string()),
-            "null" => return Value::Null,
+            "str" => return Scalar::Str,
+            "null" => return Scalar::Null,
             "bool" | "int" | "float" => {}
             _ => {}
         }
     }
     if style != ScalarStyle::Plain {
-        return Value::Str(text.to_string());
+        return Scalar::Str;
     }
     let t = text;
     match t {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => return Scalar::Null,
         "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "y" | "Y" => {
-            return Value::Bool(true)
+            return Scalar::Bool(true)
         }
         "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" | "n" | "N" => {
-            return Value::Bool(false)
+            return Scalar::Bool(false)
         }
         _ => {}
     }
     if let Some(i) = parse_int(t) {
-        return Value::Int(i);
+        return Scalar::Int(i);
     }
     if looks_like_float(t) {
         if let Ok(f) = t.replace('_', "").parse::<f64>() {
-            return Value::Float(f);
+            return Scalar::Float(f);
         }
     }
     match t {
-        ".inf" | ".Inf" | ".INF" | "+.inf" => Value::Float(f64::INFINITY),
-        "-.inf" | "-.Inf" | "-.INF" => Value::Float(f64::NEG_INFINITY),
-        ".nan" | ".NaN" | ".NAN" => Value::Float(f64::NAN),
-        _ => Value::Str(text.to_string()),
+        ".inf" | ".Inf" | ".INF" | "+.inf" => Scalar::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => Scalar::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => Scalar::Float(f64::NAN),
+        _ => Scalar::Str,
     }
 }
 
@@ -735,7 +1417,7 @@ fn looks_like_float(t: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Node {
+    fn parse(text: &str) -> Tree {
         parse_str(text).expect("valid yaml").expect("a document")
     }
 
@@ -744,7 +1426,7 @@ mod tests {
         let n = parse(
             "a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x10\nh: 1.2.3\ni: \"on\"\nj: 1e3\n",
         );
-        let j = n.to_json();
+        let j = n.root().to_json();
         assert_eq!(j["a"], 1);
         assert_eq!(j["b"], "1");
         assert_eq!(j["c"], true);
@@ -760,12 +1442,12 @@ mod tests {
     #[test]
     fn every_node_has_a_span() {
         let n = parse("metadata:\n  name: cart\nspec:\n  replicas: 3\n");
-        let replicas = n.at(&["spec", "replicas"]).unwrap();
-        assert_eq!(replicas.span.start, Pos { line: 4, col: 12 });
-        assert_eq!(replicas.span.end, Pos { line: 4, col: 13 });
-        let spec = n.entry("spec").unwrap();
-        assert_eq!(spec.key_span.start, Pos { line: 3, col: 0 });
-        assert_eq!(spec.value.span.end.line, 4);
+        let replicas = n.root().at(&["spec", "replicas"]).unwrap();
+        assert_eq!(replicas.span().start, Pos { line: 4, col: 12 });
+        assert_eq!(replicas.span().end, Pos { line: 4, col: 13 });
+        let spec = n.root().entry("spec").unwrap();
+        assert_eq!(spec.key_span().start, Pos { line: 3, col: 0 });
+        assert_eq!(spec.value.span().end.line, 4);
     }
 
     #[test]
@@ -774,8 +1456,12 @@ mod tests {
         let docs = split_documents(text);
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[1].0, 1);
-        let d = parse_document(docs[2].1, docs[2].0).unwrap();
-        assert_eq!(d.root.unwrap().get("c").unwrap().span.start.line, 5);
+        let file = Text::new(text.to_string());
+        let d = parse_document(&file, docs[2].1.clone()).unwrap();
+        assert_eq!(
+            d.root.unwrap().root().get("c").unwrap().span().start.line,
+            5
+        );
     }
 
     #[test]
@@ -821,9 +1507,17 @@ mod tests {
     fn closing_bracket_at_parent_indentation_is_accepted_like_kubectl() {
         let text = "spec:\n  args: [\n      \"-a\", \"b\",\n  ]\n  env: x\n";
         let n = parse(text);
-        assert_eq!(n.at(&["spec", "args"]).unwrap().as_seq().unwrap().len(), 2);
         assert_eq!(
-            n.at(&["spec", "env"]).unwrap().span.start,
+            n.root()
+                .at(&["spec", "args"])
+                .unwrap()
+                .as_seq()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            n.root().at(&["spec", "env"]).unwrap().span().start,
             Pos { line: 5, col: 7 }
         );
     }
@@ -833,11 +1527,11 @@ mod tests {
         let text = "a:\n  description: 'first line\n  second line'\n  type: string\n";
         let n = parse(text);
         assert_eq!(
-            n.at(&["a", "description"]).unwrap().as_str(),
+            n.root().at(&["a", "description"]).unwrap().as_str(),
             Some("first line second line")
         );
         assert_eq!(
-            n.at(&["a", "type"]).unwrap().span.start,
+            n.root().at(&["a", "type"]).unwrap().span().start,
             Pos { line: 4, col: 8 }
         );
     }
@@ -854,7 +1548,7 @@ mod tests {
         ] {
             let doc = format!("k: {}\n", double_quoted(text));
             assert_eq!(
-                parse_str(&doc).unwrap().unwrap().str_at(&["k"]),
+                parse_str(&doc).unwrap().unwrap().root().str_at(&["k"]),
                 Some(text),
                 "{doc}"
             );
@@ -868,7 +1562,7 @@ mod tests {
         assert_eq!(err.pos.line, 2);
         // Past the scanning threshold, through the key index.
         let mut big: String = (0..1000).map(|i| format!("k{i}: {i}\n")).collect();
-        assert_eq!(parse(&big).as_map().map(<[Entry]>::len), Some(1000));
+        assert_eq!(parse(&big).root().as_map().map(Map::len), Some(1000));
         big.push_str("k500: again\n");
         let err = parse_str(&big).unwrap_err();
         assert_eq!(

@@ -85,7 +85,7 @@ fn comparable(report: &istio_preflight::report::Report) -> Vec<String> {
                 if o.kind == "ReadGap" {
                     format!(
                         "ReadGap for {}",
-                        o.root.str_at(&["spec", "kind"]).unwrap_or("?")
+                        o.root().str_at(&["spec", "kind"]).unwrap_or("?")
                     )
                 } else {
                     format!("{} {}", o.api_version, o.display_name())

@@ -158,8 +158,8 @@ fn every_fixable_rule_fixture_has_a_fixed_snapshot_that_converges() {
         for (id, o) in report.inventory.objects.iter().enumerate() {
             if !touched.contains(&id) {
                 assert_eq!(
-                    o.root.to_json(),
-                    fixed.inventory.objects[id].root.to_json(),
+                    o.root().to_json(),
+                    fixed.inventory.objects[id].root().to_json(),
                     "{name}: {} changed but no fix was applied to it",
                     o.display_name()
                 );
@@ -237,7 +237,7 @@ fn run_corpus_case(case: &CorpusCase) -> Vec<u8> {
         .inventory
         .objects
         .iter()
-        .map(|o| o.root.to_json())
+        .map(|o| o.root().to_json())
         .collect();
     let mut expected = before_objects.clone();
     for (kind, name, edit) in &case.edits {
@@ -327,7 +327,7 @@ fn run_corpus_case(case: &CorpusCase) -> Vec<u8> {
         .inventory
         .objects
         .iter()
-        .map(|o| o.root.to_json())
+        .map(|o| o.root().to_json())
         .collect();
     assert_eq!(
         after_objects, expected,

@@ -240,9 +240,10 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
                     else {
                         return Vec::new();
                     };
+                    let text = yaml::Text::new(text);
                     yaml::split_documents(&text)
                         .par_iter()
-                        .map(|(line, doc)| yaml::parse_document(doc, *line))
+                        .map(|(_, range)| yaml::parse_document(&text, range.clone()))
                         .collect()
                 })
                 .collect();

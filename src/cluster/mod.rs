@@ -21,9 +21,8 @@ use tokio::time::Instant;
 
 use crate::cli::ClusterArgs;
 use crate::model::read_gap::{self, GapReason, ReadGap};
-use crate::model::{Object, Origin};
+use crate::model::Object;
 use crate::rules::Rule;
-use crate::yaml::Node;
 
 /// How the read behaves; the defaults are what the command line uses.
 #[derive(Clone, Debug)]
@@ -771,14 +770,13 @@ fn object_from_json(json: Json, list_kind: Option<(&str, &str)>) -> Option<Objec
         .and_then(|m| m.get("namespace"))
         .and_then(Json::as_str)
         .map(str::to_string);
-    Some(Object {
+    Some(Object::from_cluster(
         api_version,
         kind,
         name,
         declared_namespace,
-        root: Node::from_json(&json),
-        origin: Origin::Cluster,
-    })
+        &json,
+    ))
 }
 
 fn parse_resources(text: &str, group: &str, version: &str) -> Vec<Resource> {
@@ -892,8 +890,8 @@ mod tests {
             (o.kind.as_str(), o.namespace(), o.name.as_str()),
             ("Pod", "shop", "a")
         );
-        assert_eq!(o.origin, Origin::Cluster);
-        let json = o.root.to_json();
+        assert_eq!(o.origin, crate::model::Origin::Cluster);
+        let json = o.root().to_json();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
         assert!(json["metadata"].get("managedFields").is_none());

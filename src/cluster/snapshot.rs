@@ -18,7 +18,7 @@ pub fn render(objects: &[Object], context: &str) -> String {
         objects.len()
     );
     for o in objects {
-        let mut json = o.root.to_json();
+        let mut json = o.root().to_json();
         if o.kind == "Secret" && o.group().is_empty() {
             redact_secret(&mut json);
         }
@@ -208,19 +208,17 @@ fn is_plain_safe(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Origin;
-    use crate::yaml::{self, Node};
+    use crate::yaml;
     use serde_json::json;
 
     fn object(json: Json) -> Object {
-        Object {
-            api_version: json["apiVersion"].as_str().unwrap().into(),
-            kind: json["kind"].as_str().unwrap().into(),
-            name: json["metadata"]["name"].as_str().unwrap_or_default().into(),
-            declared_namespace: json["metadata"]["namespace"].as_str().map(Into::into),
-            root: Node::from_json(&json),
-            origin: Origin::Cluster,
-        }
+        Object::from_cluster(
+            json["apiVersion"].as_str().unwrap().into(),
+            json["kind"].as_str().unwrap().into(),
+            json["metadata"]["name"].as_str().unwrap_or_default().into(),
+            json["metadata"]["namespace"].as_str().map(Into::into),
+            &json,
+        )
     }
 
     fn round_trip(value: Json) {
@@ -228,7 +226,7 @@ mod tests {
         write_value(&value, 0, &mut text);
         let parsed = yaml::parse_str(&text)
             .unwrap_or_else(|e| panic!("{e}\n{text}"))
-            .map(|n| n.to_json())
+            .map(|n| n.root().to_json())
             .unwrap_or(Json::Null);
         assert_eq!(parsed, value, "{text}");
     }
@@ -265,7 +263,7 @@ mod tests {
         let loaded = crate::source::load(&inputs);
         assert!(loaded.objects.len() > 50);
         for o in &loaded.objects {
-            round_trip(o.root.to_json());
+            round_trip(o.root().to_json());
         }
     }
 

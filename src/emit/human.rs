@@ -3,8 +3,6 @@
 
 use std::fmt::Write;
 
-use std::sync::Arc;
-
 use miette::{
     GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, MietteError,
     MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
@@ -204,7 +202,7 @@ pub fn render(report: &Report, color: bool) -> String {
 /// and ends a few lines after it; miette's own algorithm runs on it, and its line numbers
 /// and offsets are shifted back, so the output is byte for byte what the whole text gives.
 struct Window {
-    text: Arc<str>,
+    text: crate::yaml::Text,
     start: usize,
     end: usize,
     /// 0-based number of the window's first line.

@@ -263,7 +263,7 @@ fn conflict(
 /// The document index and root span of an object read from a file.
 fn origin(object: &Object) -> Option<(usize, usize, crate::yaml::Span)> {
     match object.origin {
-        Origin::File { file, document } => Some((file, document, object.root.span)),
+        Origin::File { file, document } => Some((file, document, object.root().span())),
         Origin::Cluster => None,
     }
 }
@@ -369,10 +369,10 @@ fn fix_file(report: &Report, file: usize, diagnostics: &[usize], plan: &mut Plan
             .collect();
         let reread = yaml::split_documents(&new_text);
         let ok = reread.len() == 1
-            && yaml::parse_document(reread[0].1, 0)
+            && yaml::parse_str(&new_text)
                 .ok()
-                .and_then(|d| d.root)
-                .is_some_and(|root| root.to_json() == expected);
+                .flatten()
+                .is_some_and(|tree| tree.root().to_json() == expected);
         if !ok {
             for (part, text) in pieces.parts.iter_mut().zip(texts.iter_mut()) {
                 if part.document == document {
@@ -414,7 +414,7 @@ pub fn apply_fix(path: &str, text: &str, place: Place, edits: &[Edit]) -> Result
         if byte_edits.is_empty() {
             continue;
         }
-        let mut expected = doc.root.to_json();
+        let mut expected = doc.root().to_json();
         apply_json(&mut expected, edit)?;
         let next = text::apply(&current, &byte_edits);
         verify(&current, &next, place, &expected)?;
@@ -432,9 +432,9 @@ fn verify(before: &str, after: &str, place: Place, expected: &Json) -> Result<()
             .iter()
             .zip(&new_docs)
             .enumerate()
-            .all(|(i, (a, b))| i == place.document || a.1 == b.1);
+            .all(|(i, (a, b))| i == place.document || before[a.1.clone()] == after[b.1.clone()]);
     let file = SourceFile::new(String::new(), after.to_string());
-    let reread = Doc::open(&file, place).map(|d| d.root.to_json());
+    let reread = Doc::open(&file, place).map(|d| d.root().to_json());
     if others_kept && reread.as_ref() == Ok(expected) {
         Ok(())
     } else {
@@ -506,7 +506,7 @@ pub fn apply_json(root: &mut Json, edit: &Edit) -> Result<(), String> {
 /// `kubectl patch` with a JSON merge patch that makes the fix's edits. Lists cannot be
 /// merged item by item, so an edit inside a list sends the whole edited list.
 pub fn kubectl_patch(object: &Object, edits: &[Edit]) -> String {
-    let original = object.root.to_json();
+    let original = object.root().to_json();
     let mut edited = original.clone();
     for e in edits {
         let _ = apply_json(&mut edited, e);

@@ -60,7 +60,8 @@ pub fn cut(path: &str, text: &str, wanted: &[(usize, Span)]) -> Pieces {
         documents: HashMap::new(),
     };
     let mut offset = 0;
-    for (document, (line, doc_text)) in yaml::split_documents(text).into_iter().enumerate() {
+    for (document, (line, range)) in yaml::split_documents(text).into_iter().enumerate() {
+        let doc_text = &text[range];
         let start = offset;
         offset += doc_text.len();
         let spans: Vec<Span> = wanted
@@ -92,9 +93,9 @@ pub fn cut(path: &str, text: &str, wanted: &[(usize, Span)]) -> Pieces {
             whole(&mut pieces);
             continue;
         };
-        pieces.documents.insert(document, doc.root.to_json());
+        pieces.documents.insert(document, doc.root().to_json());
         let items = doc
-            .root
+            .root()
             .get("items")
             .and_then(Node::as_seq)
             .unwrap_or_default();
@@ -103,13 +104,13 @@ pub fn cut(path: &str, text: &str, wanted: &[(usize, Span)]) -> Pieces {
             .iter()
             .zip(wanted.iter().filter(|(d, _)| *d == document))
         {
-            let place = if *rel == doc.root.span {
+            let place = if *rel == doc.root().span() {
                 Some(Place {
                     document,
                     item: None,
                 })
             } else {
-                items.iter().position(|n| n.span == *rel).map(|i| {
+                items.iter().position(|n| n.span() == *rel).map(|i| {
                     wanted_items.push(i);
                     Place {
                         document,
@@ -170,15 +171,15 @@ type Cut = (Option<usize>, std::ops::Range<usize>, Option<usize>);
 
 /// The document cut around each list item; `None` when an item is not laid out so that it
 /// reads the same on its own (two items on a line, an anchor or tag before a block item).
-fn cut_items(doc: &Doc, text: &str, items: &[Node]) -> Option<Vec<Cut>> {
+fn cut_items(doc: &Doc, text: &str, items: yaml::Seq) -> Option<Vec<Cut>> {
     let mut cuts = Vec::new();
     let mut at = 0;
     for (i, item) in items.iter().enumerate() {
-        let first = doc.off(item.span.start);
+        let first = doc.off(item.span().start);
         let (start, end, dash) = if doc.is_flow(item) {
-            (first, doc.off(item.span.end), None)
+            (first, doc.off(item.span().end), None)
         } else {
-            let line_start = doc.line_start(item.span.start.line);
+            let line_start = doc.line_start(item.span().start.line);
             let prefix = &text[line_start..first];
             let dash = prefix.find('-')?;
             if !prefix[..dash].trim().is_empty() || !prefix[dash + 1..].trim().is_empty() {

@@ -6,7 +6,7 @@
 
 use serde_json::Value;
 
-use crate::yaml::{self, Value as Y};
+use crate::yaml;
 
 /// How a string scalar was quoted where it is being replaced, so a replacement keeps it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,10 +75,10 @@ fn plain_is_safe(s: &str, _cx: Context) -> bool {
         return false;
     }
     // The loader resolves scalars the YAML 1.1 way Kubernetes does (`yes`, `on`, `n`, ...).
-    matches!(
-        yaml::parse_str(&format!("k: {s}\n")).ok().flatten().and_then(|n| n.get("k").map(|v| v.value.clone())),
-        Some(Y::Str(ref t)) if t == s
-    )
+    yaml::parse_str(&format!("k: {s}\n"))
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.root().str_at(&["k"]) == Some(s))
 }
 
 /// A JSON value in flow style for `cx` (JSON text in a JSON document).
@@ -219,6 +219,7 @@ mod tests {
         yaml::parse_str(&format!("k: {text}\n"))
             .expect("valid yaml")
             .expect("a document")
+            .root()
             .get("k")
             .expect("k")
             .to_json()
@@ -276,6 +277,7 @@ mod tests {
             let parsed = yaml::parse_str(&format!("{{k: {flow}}}\n"))
                 .unwrap()
                 .unwrap()
+                .root()
                 .get("k")
                 .unwrap()
                 .to_json();
@@ -316,7 +318,7 @@ mod tests {
         let v = json!({"a": {"b": [1, "two", {"c": true, "d": []}]}, "e": {}, "f": "on"});
         let layout = Layout::default();
         let text = block_mapping(v.as_object().unwrap(), 0, layout).join("\n") + "\n";
-        let parsed = yaml::parse_str(&text).unwrap().unwrap().to_json();
+        let parsed = yaml::parse_str(&text).unwrap().unwrap().root().to_json();
         assert_eq!(parsed, v, "{text}");
         let indented = Layout {
             indent: 4,
@@ -324,7 +326,7 @@ mod tests {
         };
         let text = block_mapping(v.as_object().unwrap(), 2, indented).join("\n") + "\n";
         assert_eq!(
-            yaml::parse_str(&text).unwrap().unwrap().to_json(),
+            yaml::parse_str(&text).unwrap().unwrap().root().to_json(),
             v,
             "{text}"
         );

@@ -271,14 +271,13 @@ fn merge_patch_for_cluster_objects() {
     )
     .unwrap()
     .unwrap();
-    let object = Object {
-        api_version: "apps/v1".into(),
-        kind: "Deployment".into(),
-        name: "cart".into(),
-        declared_namespace: Some("shop".into()),
-        root,
-        origin: Origin::Cluster,
-    };
+    let object = Object::from_cluster(
+        "apps/v1".into(),
+        "Deployment".into(),
+        "cart".into(),
+        Some("shop".into()),
+        &root.root().to_json(),
+    );
     let cmd = kubectl_patch(
         &object,
         &[

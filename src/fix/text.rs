@@ -100,7 +100,8 @@ impl Styles {
 /// An object in the current text of its file, ready to be edited.
 pub struct Doc<'a> {
     file: &'a SourceFile,
-    pub root: Node,
+    tree: yaml::Tree,
+    node: yaml::NodeId,
     styles: Styles,
     layout: Layout,
     newline: &'static str,
@@ -109,27 +110,37 @@ pub struct Doc<'a> {
 }
 
 impl<'a> Doc<'a> {
+    /// The object's node.
+    pub fn root(&self) -> Node<'_> {
+        self.tree.node(self.node)
+    }
+
     /// Parses the object at `place` out of `file`'s text.
     pub fn open(file: &'a SourceFile, place: Place) -> Result<Doc<'a>, String> {
         let docs = yaml::split_documents(&file.text);
-        let (line, doc_text) = *docs
+        let (line, range) = docs
             .get(place.document)
+            .cloned()
             .ok_or("the document is no longer in the file")?;
-        let parsed = yaml::parse_document(doc_text, line)
-            .map_err(|e| format!("the document no longer parses: {e}"))?;
-        let mut root = parsed.root.ok_or("the document is empty")?;
+        let doc_text = &file.text[range.clone()];
+        let tree = yaml::parse_document(&file.text, range)
+            .map_err(|e| format!("the document no longer parses: {e}"))?
+            .root
+            .ok_or("the document is empty")?;
+        let mut root = tree.root();
         if let Some(i) = place.item {
             root = root
                 .get("items")
                 .and_then(Node::as_seq)
                 .and_then(|items| items.get(i))
-                .cloned()
                 .ok_or("the list item is no longer in the file")?;
         }
-        let layout = detect_layout(file, &root);
+        let layout = detect_layout(file, root);
+        let node = root.id();
         Ok(Doc {
             file,
-            root,
+            tree,
+            node,
             styles: Styles::read(doc_text, line),
             layout,
             json: file.path.to_ascii_lowercase().ends_with(".json") || looks_like_json(doc_text),
@@ -168,11 +179,11 @@ impl<'a> Doc<'a> {
             .map_or(self.text().len(), |i| at + i + 1)
     }
 
-    pub(super) fn is_flow(&self, node: &Node) -> bool {
-        if !matches!(node.value, Value::Map(_) | Value::Seq(_)) {
+    pub(super) fn is_flow(&self, node: Node) -> bool {
+        if !matches!(node.value(), Value::Map(_) | Value::Seq(_)) {
             return false;
         }
-        let mut rest = &self.text()[self.off(node.span.start)..];
+        let mut rest = &self.text()[self.off(node.span().start)..];
         // Skip an anchor or tag in front of the collection.
         while rest.starts_with('&') || rest.starts_with('!') {
             let end = rest.find([' ', '\t', '\n', '\r']).unwrap_or(rest.len());
@@ -182,8 +193,8 @@ impl<'a> Doc<'a> {
     }
 
     /// The `:` after a key.
-    fn colon(&self, entry: &Entry) -> Result<usize, String> {
-        let at = self.off(entry.key_span.end);
+    fn colon(&self, entry: Entry) -> Result<usize, String> {
+        let at = self.off(entry.key_span().end);
         let rest = &self.text()[at..];
         let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
         if rest[skipped..].starts_with(':') {
@@ -191,15 +202,16 @@ impl<'a> Doc<'a> {
         } else {
             Err(format!(
                 "cannot find the `:` after key `{}` on line {}",
-                entry.key, entry.key_span.start.line
+                entry.key,
+                entry.key_span().start.line
             ))
         }
     }
 
     /// Where a block scalar's content really ends: its span runs on to the next token, past
     /// trailing blank lines and comments.
-    fn block_scalar_end(&self, node: &Node) -> usize {
-        let (first, last) = (node.span.start.line, node.span.end.line);
+    fn block_scalar_end(&self, node: Node) -> usize {
+        let (first, last) = (node.span().start.line, node.span().end.line);
         let mut content_indent = None;
         let mut end_line = first;
         for line in first..=last.min(self.file.line_count() as u32) {
@@ -218,13 +230,13 @@ impl<'a> Doc<'a> {
         self.line_start(end_line) + self.file.line(end_line).len()
     }
 
-    fn is_block_scalar(&self, node: &Node) -> bool {
-        self.styles.block_scalars.contains(&node.span.start)
+    fn is_block_scalar(&self, node: Node) -> bool {
+        self.styles.block_scalars.contains(&node.span().start)
     }
 
     /// Byte offset just past the last character of a node's text.
-    pub(super) fn node_end(&self, node: &Node) -> usize {
-        match &node.value {
+    pub(super) fn node_end(&self, node: Node) -> usize {
+        match node.value() {
             Value::Map(entries) if !self.is_flow(node) && !entries.is_empty() => {
                 self.entry_end(entries.last().expect("non-empty"))
             }
@@ -232,16 +244,16 @@ impl<'a> Doc<'a> {
                 self.node_end(items.last().expect("non-empty"))
             }
             Value::Str(_) if self.is_block_scalar(node) => self.block_scalar_end(node),
-            _ => self.off(node.span.end),
+            _ => self.off(node.span().end),
         }
     }
 
-    fn entry_end(&self, entry: &Entry) -> usize {
-        let end = self.node_end(&entry.value);
-        if end <= self.off(entry.key_span.end) {
+    fn entry_end(&self, entry: Entry) -> usize {
+        let end = self.node_end(entry.value);
+        if end <= self.off(entry.key_span().end) {
             // `key:` with nothing after it: the entry ends at its colon.
             self.colon(entry)
-                .map_or(self.off(entry.key_span.end), |c| c + 1)
+                .map_or(self.off(entry.key_span().end), |c| c + 1)
         } else {
             end
         }
@@ -249,9 +261,9 @@ impl<'a> Doc<'a> {
 
     /// The bytes of an entry's value to replace, and whether they start right after the
     /// colon (so the replacement needs a leading space).
-    fn value_range(&self, entry: &Entry) -> Result<(usize, usize, bool), String> {
+    fn value_range(&self, entry: Entry) -> Result<(usize, usize, bool), String> {
         let colon = self.colon(entry)?;
-        let node = &entry.value;
+        let node = entry.value;
         if self.is_block_scalar(node) {
             let line_end = colon
                 + self.text()[colon..]
@@ -262,15 +274,15 @@ impl<'a> Doc<'a> {
             if !rest[lead..].starts_with(['|', '>']) {
                 return Err(format!(
                     "unsupported block scalar layout at line {}",
-                    entry.key_span.start.line
+                    entry.key_span().start.line
                 ));
             }
             return Ok((colon + 1 + lead, self.block_scalar_end(node), false));
         }
-        let (start, end) = (self.off(node.span.start), self.off(node.span.end));
+        let (start, end) = (self.off(node.span().start), self.off(node.span().end));
         if start == end {
             Ok((colon + 1, colon + 1, true))
-        } else if matches!(node.value, Value::Map(_) | Value::Seq(_)) && !self.is_flow(node) {
+        } else if matches!(node.value(), Value::Map(_) | Value::Seq(_)) && !self.is_flow(node) {
             Ok((colon + 1, self.node_end(node), true))
         } else {
             Ok((start, end, false))
@@ -278,13 +290,13 @@ impl<'a> Doc<'a> {
     }
 
     /// Refuses to edit through text that other places share or that the tree does not show.
-    fn check(&self, node: &Node, at: &str) -> Result<(), String> {
-        if self.styles.aliases.contains(&node.span.start) {
+    fn check(&self, node: Node, at: &str) -> Result<(), String> {
+        if self.styles.aliases.contains(&node.span().start) {
             return Err(format!(
                 "{at} is a YAML alias (*name); edit the anchored value it refers to instead"
             ));
         }
-        if self.styles.anchored.contains(&node.span.start) && !self.styles.aliases.is_empty() {
+        if self.styles.anchored.contains(&node.span().start) && !self.styles.aliases.is_empty() {
             return Err(format!(
                 "{at} carries a YAML anchor (&name) that aliases may share; not changed"
             ));
@@ -303,25 +315,25 @@ impl<'a> Doc<'a> {
         if segs.is_empty() {
             return Err("cannot replace a whole object".into());
         }
-        let mut node = &self.root;
-        let mut holder: Option<&Entry> = None;
+        let mut node = self.root();
+        let mut holder: Option<Entry> = None;
         let mut flow = false;
         for (i, seg) in segs.iter().enumerate() {
             let at = prefix(path, i);
             self.check(node, &at)?;
             let last = i + 1 == segs.len();
-            match (seg, &node.value) {
+            match (seg, node.value()) {
                 (Segment::Key(k), Value::Map(entries)) => {
                     let inner_flow = flow || self.is_flow(node);
-                    match entries.iter().find(|e| e.key == *k) {
+                    match entries.iter().find(|e| e.key == k) {
                         Some(e) if last => {
-                            self.check(&e.value, &path.to_string())?;
+                            self.check(e.value, &path.to_string())?;
                             return self.replace_value(e, value, inner_flow);
                         }
                         Some(e) => {
                             holder = Some(e);
                             flow = inner_flow;
-                            node = &e.value;
+                            node = e.value;
                         }
                         None => {
                             let (key, nested) = nest(&segs[i..], value)?;
@@ -337,11 +349,15 @@ impl<'a> Doc<'a> {
                 (Segment::Index(n), Value::Seq(items)) if *n < items.len() => {
                     let inner_flow = flow || self.is_flow(node);
                     if last {
-                        return self.replace_item(&items[*n], value, inner_flow);
+                        return self.replace_item(
+                            items.get(*n).expect("an index in range"),
+                            value,
+                            inner_flow,
+                        );
                     }
                     holder = None;
                     flow = inner_flow;
-                    node = &items[*n];
+                    node = items.get(*n).expect("an index in range");
                 }
                 (Segment::Index(n), _) => {
                     return Err(format!("{at} has no item {n}; list items are never added"))
@@ -356,7 +372,7 @@ impl<'a> Doc<'a> {
 
     fn replace_value(
         &self,
-        entry: &Entry,
+        entry: Entry,
         value: &Json,
         flow: bool,
     ) -> Result<Vec<ByteEdit>, String> {
@@ -364,8 +380,8 @@ impl<'a> Doc<'a> {
             return Ok(Vec::new());
         }
         let (start, end, after_colon) = self.value_range(entry)?;
-        let key_indent = entry.key_span.start.col as usize;
-        let keep_flow = flow || self.is_flow(&entry.value);
+        let key_indent = entry.key_span().start.col as usize;
+        let keep_flow = flow || self.is_flow(entry.value);
         if let Some(lines) =
             render::block_value(value, key_indent, self.layout).filter(|_| !keep_flow)
         {
@@ -389,7 +405,7 @@ impl<'a> Doc<'a> {
                 let quote = self
                     .styles
                     .quoted
-                    .get(&entry.value.span.start)
+                    .get(&entry.value.span().start)
                     .copied()
                     .unwrap_or(Quote::Any);
                 let cx = if flow { self.flow_cx() } else { Context::Block };
@@ -400,15 +416,15 @@ impl<'a> Doc<'a> {
         Ok(vec![ByteEdit { start, end, text }])
     }
 
-    fn replace_item(&self, item: &Node, value: &Json, flow: bool) -> Result<Vec<ByteEdit>, String> {
+    fn replace_item(&self, item: Node, value: &Json, flow: bool) -> Result<Vec<ByteEdit>, String> {
         if item.to_json() == *value {
             return Ok(Vec::new());
         }
-        let collection = matches!(item.value, Value::Map(_) | Value::Seq(_));
+        let collection = matches!(item.value(), Value::Map(_) | Value::Seq(_));
         if self.is_block_scalar(item) || (collection && !self.is_flow(item)) {
             return Err(format!(
                 "replacing a multi-line list item (line {}) is not supported",
-                item.span.start.line
+                item.span().start.line
             ));
         }
         let text = match value {
@@ -417,7 +433,7 @@ impl<'a> Doc<'a> {
                 let quote = self
                     .styles
                     .quoted
-                    .get(&item.span.start)
+                    .get(&item.span().start)
                     .copied()
                     .unwrap_or(Quote::Any);
                 let cx = if flow { self.flow_cx() } else { Context::Block };
@@ -425,8 +441,8 @@ impl<'a> Doc<'a> {
             }
         };
         Ok(vec![ByteEdit {
-            start: self.off(item.span.start),
-            end: self.off(item.span.end),
+            start: self.off(item.span().start),
+            end: self.off(item.span().end),
             text,
         }])
     }
@@ -434,12 +450,12 @@ impl<'a> Doc<'a> {
     /// Adds `key: value` to a mapping that lacks it.
     fn insert(
         &self,
-        map: &Node,
+        map: Node,
         flow: bool,
         key: &str,
         value: &Json,
     ) -> Result<Vec<ByteEdit>, String> {
-        let Value::Map(entries) = &map.value else {
+        let Value::Map(entries) = map.value() else {
             unreachable!("insert is only called on mappings")
         };
         if flow {
@@ -453,9 +469,9 @@ impl<'a> Doc<'a> {
                     let at = self.entry_end(last);
                     // One entry per line (pretty-printed JSON): the new one gets its own line
                     // at the same indentation.
-                    let line_start = self.line_start(last.key_span.start.line);
-                    let lead = &self.text()[line_start..self.off(last.key_span.start)];
-                    let text = if map.span.start.line < last.key_span.start.line
+                    let line_start = self.line_start(last.key_span().start.line);
+                    let lead = &self.text()[line_start..self.off(last.key_span().start)];
+                    let text = if map.span().start.line < last.key_span().start.line
                         && lead.trim().is_empty()
                     {
                         format!(",{}{lead}{item}", self.newline)
@@ -469,11 +485,11 @@ impl<'a> Doc<'a> {
                     }])
                 }
                 None => {
-                    let close = self.off(map.span.end).saturating_sub(1);
+                    let close = self.off(map.span().end).saturating_sub(1);
                     if !self.text()[close..].starts_with('}') {
                         return Err(format!(
                             "cannot find the `}}` of the mapping on line {}",
-                            map.span.start.line
+                            map.span().start.line
                         ));
                     }
                     Ok(vec![ByteEdit {
@@ -487,7 +503,7 @@ impl<'a> Doc<'a> {
         let first = entries
             .first()
             .ok_or("an empty block mapping cannot exist")?;
-        let indent = first.key_span.start.col as usize;
+        let indent = first.key_span().start.col as usize;
         let lines = render::block_entry(key, value, indent, self.layout);
         let last = entries.last().expect("non-empty");
         Ok(vec![self.lines_after(self.entry_end(last), &lines)])
@@ -512,7 +528,7 @@ impl<'a> Doc<'a> {
     /// Gives `key: value` to an entry whose value is null (`annotations:` or `~`).
     fn fill_null(
         &self,
-        entry: &Entry,
+        entry: Entry,
         flow: bool,
         key: &str,
         value: &Json,
@@ -528,7 +544,7 @@ impl<'a> Doc<'a> {
             );
             return Ok(vec![ByteEdit { start, end, text }]);
         }
-        let indent = entry.key_span.start.col as usize + self.layout.indent;
+        let indent = entry.key_span().start.col as usize + self.layout.indent;
         let lines = render::block_entry(key, value, indent, self.layout);
         let mut edits = Vec::new();
         if start != end {
@@ -552,14 +568,14 @@ impl<'a> Doc<'a> {
             None => return Err("the whole object cannot be removed by a fix".into()),
         };
         let parents = &path.0[..path.0.len() - 1];
-        let mut node = &self.root;
-        let mut holder: Option<&Entry> = None;
+        let mut node = self.root();
+        let mut holder: Option<Entry> = None;
         let mut flow = false;
         for (i, seg) in parents.iter().enumerate() {
             self.check(node, &prefix(path, i))?;
             flow = flow || self.is_flow(node);
-            let next = match (seg, &node.value) {
-                (Segment::Key(k), Value::Map(entries)) => entries.iter().find(|e| e.key == *k),
+            let next = match (seg, node.value()) {
+                (Segment::Key(k), Value::Map(entries)) => entries.iter().find(|e| e.key == k),
                 (Segment::Index(n), Value::Seq(items)) => {
                     holder = None;
                     match items.get(*n) {
@@ -575,34 +591,47 @@ impl<'a> Doc<'a> {
             match next {
                 Some(e) => {
                     holder = Some(e);
-                    node = &e.value;
+                    node = e.value;
                 }
                 None => return Ok(Vec::new()),
             }
         }
         let at = prefix(path, parents.len());
         self.check(node, &at)?;
-        let Value::Map(entries) = &node.value else {
+        let Value::Map(entries) = node.value() else {
             return Ok(Vec::new());
         };
-        let Some(i) = entries.iter().position(|e| e.key == *key) else {
+        let Some(i) = entries.iter().position(|e| e.key == key) else {
             return Ok(Vec::new());
         };
-        let entry = &entries[i];
-        if self.styles.anchored.contains(&entry.value.span.start) && !self.styles.aliases.is_empty()
+        let entry = entries.get(i).expect("an index in range");
+        if self.styles.anchored.contains(&entry.value.span().start)
+            && !self.styles.aliases.is_empty()
         {
             return Err(format!(
                 "{path} carries a YAML anchor that aliases may use; not removed"
             ));
         }
-        let key_start = self.off(entry.key_span.start);
+        let key_start = self.off(entry.key_span().start);
         if flow || self.is_flow(node) {
             let (start, end) = if entries.len() == 1 {
                 (key_start, self.entry_end(entry))
             } else if i + 1 < entries.len() {
-                (key_start, self.off(entries[i + 1].key_span.start))
+                (
+                    key_start,
+                    self.off(
+                        entries
+                            .get(i + 1)
+                            .expect("an index in range")
+                            .key_span()
+                            .start,
+                    ),
+                )
             } else {
-                (self.entry_end(&entries[i - 1]), self.entry_end(entry))
+                (
+                    self.entry_end(entries.get(i - 1).expect("an index in range")),
+                    self.entry_end(entry),
+                )
             };
             return Ok(vec![ByteEdit {
                 start,
@@ -610,7 +639,7 @@ impl<'a> Doc<'a> {
                 text: String::new(),
             }]);
         }
-        let line_start = self.line_start(entry.key_span.start.line);
+        let line_start = self.line_start(entry.key_span().start.line);
         let own_line = self.text()[line_start..key_start].trim().is_empty();
         let whole_lines = ByteEdit {
             start: line_start,
@@ -640,7 +669,13 @@ impl<'a> Doc<'a> {
             // `- key: v` then `  next: w`: the next entry moves up behind the dash.
             Ok(vec![ByteEdit {
                 start: key_start,
-                end: self.off(entries[i + 1].key_span.start),
+                end: self.off(
+                    entries
+                        .get(i + 1)
+                        .expect("an index in range")
+                        .key_span()
+                        .start,
+                ),
                 text: String::new(),
             }])
         } else {
@@ -656,17 +691,17 @@ impl Doc<'_> {
         let Some(list_path) = path.parent() else {
             return Ok(Vec::new());
         };
-        let Some(list) = list_path.resolve(&self.root) else {
+        let Some(list) = list_path.resolve(self.root()) else {
             return Ok(Vec::new());
         };
         self.check(list, &list_path.to_string())?;
-        let Value::Seq(items) = &list.value else {
+        let Value::Seq(items) = list.value() else {
             return Ok(Vec::new());
         };
         let Some(item) = items.get(index) else {
             return Ok(Vec::new());
         };
-        if self.styles.anchored.contains(&item.span.start) && !self.styles.aliases.is_empty() {
+        if self.styles.anchored.contains(&item.span().start) && !self.styles.aliases.is_empty() {
             return Err(format!(
                 "{path} carries a YAML anchor that aliases may use; not removed"
             ));
@@ -674,13 +709,22 @@ impl Doc<'_> {
         if self.is_flow(list) {
             let (start, end) = if index + 1 < items.len() {
                 (
-                    self.off(item.span.start),
-                    self.off(items[index + 1].span.start),
+                    self.off(item.span().start),
+                    self.off(
+                        items
+                            .get(index + 1)
+                            .expect("an index in range")
+                            .span()
+                            .start,
+                    ),
                 )
             } else if index > 0 {
-                (self.node_end(&items[index - 1]), self.node_end(item))
+                (
+                    self.node_end(items.get(index - 1).expect("an index in range")),
+                    self.node_end(item),
+                )
             } else {
-                (self.off(item.span.start), self.node_end(item))
+                (self.off(item.span().start), self.node_end(item))
             };
             return Ok(vec![ByteEdit {
                 start,
@@ -688,8 +732,8 @@ impl Doc<'_> {
                 text: String::new(),
             }]);
         }
-        let line_start = self.line_start(item.span.start.line);
-        let before = &self.text()[line_start..self.off(item.span.start)];
+        let line_start = self.line_start(item.span().start.line);
+        let before = &self.text()[line_start..self.off(item.span().start)];
         if before.trim() != "-" {
             return Err(format!("unsupported layout around {path}"));
         }
@@ -706,7 +750,7 @@ impl Doc<'_> {
         // The list's only item: leave `key: []` rather than a null the API may reject.
         let holder = list_path
             .parent()
-            .and_then(|p| p.resolve(&self.root))
+            .and_then(|p| p.resolve(self.root()))
             .and_then(|n| n.entry(list_path.last_key()?))
             .ok_or_else(|| {
                 format!("removing the only item of {list_path} would leave it empty; not changed")
@@ -759,7 +803,7 @@ fn nest(segs: &[Segment], value: &Json) -> Result<(String, Json), String> {
 
 /// The file's own indentation: the step between a key and its nested keys, and where the
 /// `-` of a block sequence sits relative to its key; the first example found wins.
-fn detect_layout(file: &SourceFile, root: &Node) -> Layout {
+fn detect_layout(file: &SourceFile, root: Node) -> Layout {
     let mut layout = Layout::default();
     let (mut indent, mut seq) = (None, None);
     // Breadth first, so the outermost example (the most typical) decides.
@@ -767,24 +811,29 @@ fn detect_layout(file: &SourceFile, root: &Node) -> Layout {
     let mut next = 0;
     while let Some(&node) = queue.get(next) {
         next += 1;
-        match &node.value {
+        match node.value() {
             Value::Map(entries) => {
                 for e in entries {
-                    let key_col = e.key_span.start.col as usize;
-                    match &e.value.value {
-                        Value::Map(children) if e.value.span.start.line > e.key_span.start.line => {
+                    let key_col = e.key_span().start.col as usize;
+                    match e.value.value() {
+                        Value::Map(children)
+                            if e.value.span().start.line > e.key_span().start.line =>
+                        {
                             if let Some(c) = children.first() {
-                                let step = (c.key_span.start.col as usize).saturating_sub(key_col);
+                                let step =
+                                    (c.key_span().start.col as usize).saturating_sub(key_col);
                                 if indent.is_none() && step > 0 {
                                     indent = Some(step);
                                 }
                             }
                         }
-                        Value::Seq(items) if e.value.span.start.line > e.key_span.start.line => {
+                        Value::Seq(items)
+                            if e.value.span().start.line > e.key_span().start.line =>
+                        {
                             if let Some(first) = items.first() {
                                 let line: Vec<char> =
-                                    file.line(first.span.start.line).chars().collect();
-                                let col = first.span.start.col as usize;
+                                    file.line(first.span().start.line).chars().collect();
+                                let col = first.span().start.col as usize;
                                 let dash = (0..col.min(line.len()))
                                     .rev()
                                     .find(|&i| line[i] != ' ')
@@ -796,7 +845,7 @@ fn detect_layout(file: &SourceFile, root: &Node) -> Layout {
                         }
                         _ => {}
                     }
-                    queue.push(&e.value);
+                    queue.push(e.value);
                 }
             }
             Value::Seq(items) => queue.extend(items.iter()),

@@ -91,16 +91,16 @@ pub fn node_rooms(inv: &Inventory, tolerations: &[Toleration]) -> (Vec<NodeRoom>
     let mut rooms = Vec::new();
     let mut skipped = 0;
     for (id, n) in inv.of_kind("Node") {
-        let Some(allocatable) = n.root.at(&["status", "allocatable"]) else {
+        let Some(allocatable) = n.root().at(&["status", "allocatable"]) else {
             skipped += 1;
             continue;
         };
         let unschedulable = matches!(
-            n.root.at(&["spec", "unschedulable"]).map(|v| &v.value),
+            n.root().at(&["spec", "unschedulable"]).map(|v| v.value()),
             Some(crate::yaml::Value::Bool(true))
         );
         let taints = n
-            .root
+            .root()
             .at(&["spec", "taints"])
             .and_then(Node::as_seq)
             .unwrap_or_default();
@@ -136,7 +136,7 @@ pub fn node_rooms(inv: &Inventory, tolerations: &[Toleration]) -> (Vec<NodeRoom>
         }
         let o = inv.object(w.object);
         if matches!(
-            o.root.str_at(&["status", "phase"]),
+            o.root().str_at(&["status", "phase"]),
             Some("Succeeded") | Some("Failed")
         ) {
             continue;
@@ -155,7 +155,7 @@ pub fn node_rooms(inv: &Inventory, tolerations: &[Toleration]) -> (Vec<NodeRoom>
 }
 
 /// The scheduler's toleration match (`v1.Toleration.ToleratesTaint`).
-fn tolerates(tol: &Toleration, taint: &Node) -> bool {
+fn tolerates(tol: &Toleration, taint: Node) -> bool {
     let key = taint.str_at(&["key"]).unwrap_or_default();
     let value = taint.str_at(&["value"]).unwrap_or_default();
     let effect = taint.str_at(&["effect"]).unwrap_or_default();
@@ -183,7 +183,7 @@ mod tests {
 
     fn spec(yaml: &str) -> PodSpec {
         let node = crate::yaml::parse_str(yaml).unwrap().unwrap();
-        serde_json::from_value(node.to_json()).unwrap()
+        serde_json::from_value(node.root().to_json()).unwrap()
     }
 
     #[test]
@@ -204,18 +204,18 @@ mod tests {
             .unwrap()
             .unwrap();
         let tol = |y: &str| -> Toleration { serde_json::from_str(y).unwrap() };
-        assert!(tolerates(&tol(r#"{"operator":"Exists"}"#), &taint));
+        assert!(tolerates(&tol(r#"{"operator":"Exists"}"#), taint.root()));
         assert!(tolerates(
             &tol(r#"{"key":"dedicated","operator":"Equal","value":"infra"}"#),
-            &taint
+            taint.root()
         ));
         assert!(!tolerates(
             &tol(r#"{"key":"dedicated","value":"apps"}"#),
-            &taint
+            taint.root()
         ));
         assert!(!tolerates(
             &tol(r#"{"key":"dedicated","operator":"Exists","effect":"NoExecute"}"#),
-            &taint
+            taint.root()
         ));
     }
 }

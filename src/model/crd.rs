@@ -42,7 +42,7 @@ impl<'a> InstalledCrd<'a> {
         if object.kind != "CustomResourceDefinition" {
             return None;
         }
-        let spec = object.root.get("spec")?;
+        let spec = object.root().get("spec")?;
         let versions = spec
             .get("versions")
             .and_then(Node::as_seq)
@@ -86,7 +86,7 @@ impl<'a> InstalledCrd<'a> {
     pub fn condition_problems(&self) -> Vec<ConditionProblem> {
         let Some(conditions) = self
             .object
-            .root
+            .root()
             .at(&["status", "conditions"])
             .and_then(Node::as_seq)
         else {
@@ -125,9 +125,9 @@ impl<'a> InstalledCrd<'a> {
     }
 }
 
-fn bool_at(node: &Node, key: &str) -> bool {
+fn bool_at(node: Node, key: &str) -> bool {
     matches!(
-        node.get(key).map(|n| &n.value),
+        node.get(key).map(|n| n.value()),
         Some(crate::yaml::Value::Bool(true))
     )
 }
@@ -148,17 +148,13 @@ pub fn is_istio_group(group: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Origin;
 
     fn object(text: &str) -> Object {
-        let root = crate::yaml::parse_str(text).unwrap().unwrap();
+        let o = Object::from_yaml(text);
         Object {
             api_version: "apiextensions.k8s.io/v1".into(),
             kind: "CustomResourceDefinition".into(),
-            name: root.str_at(&["metadata", "name"]).unwrap().into(),
-            declared_namespace: None,
-            root,
-            origin: Origin::Cluster,
+            ..o
         }
     }
 

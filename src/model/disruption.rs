@@ -33,7 +33,7 @@ impl Autoscalers {
             if !o.api_version.starts_with("autoscaling/") {
                 continue;
             }
-            let Some(spec) = o.root.get("spec") else {
+            let Some(spec) = o.root().get("spec") else {
                 continue;
             };
             let (Some(kind), Some(name)) = (
@@ -42,8 +42,8 @@ impl Autoscalers {
             ) else {
                 continue;
             };
-            let int = |key: &str| match spec.get(key).map(|n| &n.value) {
-                Some(Value::Int(i)) => Some(*i),
+            let int = |key: &str| match spec.get(key).map(|n| n.value()) {
+                Some(Value::Int(i)) => Some(i),
                 _ => None,
             };
             by_target
@@ -155,7 +155,7 @@ impl DeploymentStrategy {
     /// Reads `spec.strategy` (the node may be absent). `None` when a value is one the API
     /// server rejects (unknown type, bad int-or-percent, both fields zero): such a
     /// Deployment is never admitted, so it has no rollout to judge.
-    pub fn from_node(strategy: Option<&Node>) -> Option<DeploymentStrategy> {
+    pub fn from_node(strategy: Option<Node>) -> Option<DeploymentStrategy> {
         match strategy.and_then(|s| s.str_at(&["type"])) {
             Some("Recreate") => return Some(DeploymentStrategy::Recreate),
             None | Some("RollingUpdate") => {}
@@ -163,7 +163,7 @@ impl DeploymentStrategy {
         }
         let field = |key: &str| match strategy.and_then(|s| s.at(&["rollingUpdate", key])) {
             None => Some(DEPLOYMENT_DEFAULT),
-            Some(n) if n.value == Value::Null => Some(DEPLOYMENT_DEFAULT),
+            Some(n) if n.is_null() => Some(DEPLOYMENT_DEFAULT),
             Some(n) => IntOrPercent::from_node(n),
         };
         let max_surge = field("maxSurge")?;
@@ -217,7 +217,7 @@ pub enum StatefulSetStrategy {
 }
 
 impl StatefulSetStrategy {
-    pub fn from_node(strategy: Option<&Node>) -> Option<StatefulSetStrategy> {
+    pub fn from_node(strategy: Option<Node>) -> Option<StatefulSetStrategy> {
         match strategy.and_then(|s| s.str_at(&["type"])) {
             Some("OnDelete") => return Some(StatefulSetStrategy::OnDelete),
             None | Some("RollingUpdate") => {}
@@ -228,9 +228,9 @@ impl StatefulSetStrategy {
             None => IntOrPercent::Int(1),
             Some(n) => IntOrPercent::from_node(n)?,
         };
-        let partition = match rolling.and_then(|r| r.get("partition")).map(|n| &n.value) {
+        let partition = match rolling.and_then(|r| r.get("partition")).map(|n| n.value()) {
             None => 0,
-            Some(Value::Int(p)) if *p >= 0 => *p,
+            Some(Value::Int(p)) if p >= 0 => p,
             Some(_) => return None,
         };
         Some(StatefulSetStrategy::RollingUpdate {
@@ -251,7 +251,7 @@ pub enum DaemonSetStrategy {
 }
 
 impl DaemonSetStrategy {
-    pub fn from_node(strategy: Option<&Node>) -> Option<DaemonSetStrategy> {
+    pub fn from_node(strategy: Option<Node>) -> Option<DaemonSetStrategy> {
         match strategy.and_then(|s| s.str_at(&["type"])) {
             Some("OnDelete") => return Some(DaemonSetStrategy::OnDelete),
             None | Some("RollingUpdate") => {}
@@ -260,7 +260,7 @@ impl DaemonSetStrategy {
         let field = |key: &str, default| match strategy.and_then(|s| s.at(&["rollingUpdate", key]))
         {
             None => Some(default),
-            Some(n) if n.value == Value::Null => Some(default),
+            Some(n) if n.is_null() => Some(default),
             Some(n) => IntOrPercent::from_node(n),
         };
         let max_surge = field("maxSurge", IntOrPercent::Int(0))?;
@@ -311,10 +311,10 @@ impl Budget {
         if o.kind != "PodDisruptionBudget" || !o.api_version.starts_with("policy/") {
             return None;
         }
-        let spec = o.root.get("spec");
+        let spec = o.root().get("spec");
         let field = |key: &str| match spec.and_then(|s| s.get(key)) {
             None => Some(None),
-            Some(n) if n.value == Value::Null => Some(None),
+            Some(n) if n.is_null() => Some(None),
             Some(n) => IntOrPercent::from_node(n).map(Some),
         };
         let min_available = field("minAvailable")?;
@@ -324,7 +324,7 @@ impl Budget {
         }
         let selector = spec
             .and_then(|s| s.get("selector"))
-            .filter(|n| n.value != Value::Null)
+            .filter(|n| !n.is_null())
             .map(Selector::from_node)
             // policy/v1 made `{}` mean "every pod in the namespace"; v1beta1 kept "none".
             .filter(|s| !s.is_empty() || o.api_version == "policy/v1");
@@ -442,7 +442,7 @@ mod tests {
     use super::*;
     use crate::yaml::parse_str;
 
-    fn node(text: &str) -> Node {
+    fn node(text: &str) -> crate::yaml::Tree {
         parse_str(text).unwrap().unwrap()
     }
 
@@ -458,24 +458,24 @@ mod tests {
             })
         );
         assert_eq!(
-            DeploymentStrategy::from_node(Some(&node("type: Recreate"))),
+            DeploymentStrategy::from_node(Some(node("type: Recreate").root())),
             Some(Recreate)
         );
         assert_eq!(
-            DeploymentStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 0}"))),
+            DeploymentStrategy::from_node(Some(node("rollingUpdate: {maxUnavailable: 0}").root())),
             Some(RollingUpdate {
                 max_surge: pct(25),
                 max_unavailable: IntOrPercent::Int(0)
             })
         );
         assert_eq!(
-            DeploymentStrategy::from_node(Some(&node(
-                "rollingUpdate: {maxUnavailable: 0, maxSurge: 0%}"
-            ))),
+            DeploymentStrategy::from_node(Some(
+                node("rollingUpdate: {maxUnavailable: 0, maxSurge: 0%}").root()
+            )),
             None
         );
         assert_eq!(
-            DeploymentStrategy::from_node(Some(&node("type: Blue"))),
+            DeploymentStrategy::from_node(Some(node("type: Blue").root())),
             None
         );
     }
@@ -519,16 +519,16 @@ mod tests {
             })
         );
         assert_eq!(
-            StatefulSetStrategy::from_node(Some(&node(
-                "type: RollingUpdate\nrollingUpdate: {partition: 2}"
-            ))),
+            StatefulSetStrategy::from_node(Some(
+                node("type: RollingUpdate\nrollingUpdate: {partition: 2}").root()
+            )),
             Some(StatefulSetStrategy::RollingUpdate {
                 max_unavailable: IntOrPercent::Int(1),
                 partition: 2
             })
         );
         assert_eq!(
-            StatefulSetStrategy::from_node(Some(&node("type: OnDelete"))),
+            StatefulSetStrategy::from_node(Some(node("type: OnDelete").root())),
             Some(StatefulSetStrategy::OnDelete)
         );
         let ds = DaemonSetStrategy::from_node(None).unwrap();
@@ -539,24 +539,25 @@ mod tests {
                 unavailable: 1
             })
         );
-        let ds = DaemonSetStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 10%}")))
-            .unwrap();
+        let ds =
+            DaemonSetStrategy::from_node(Some(node("rollingUpdate: {maxUnavailable: 10%}").root()))
+                .unwrap();
         // DaemonSets round maxUnavailable up: 10% of 3 nodes is 1.
         assert_eq!(ds.fenceposts(3).unwrap().unavailable, 1);
-        let ds = DaemonSetStrategy::from_node(Some(&node(
-            "rollingUpdate: {maxUnavailable: 0, maxSurge: 1}",
-        )))
+        let ds = DaemonSetStrategy::from_node(Some(
+            node("rollingUpdate: {maxUnavailable: 0, maxSurge: 1}").root(),
+        ))
         .unwrap();
         assert_eq!(ds.fenceposts(3).unwrap().unavailable, 0);
         assert_eq!(
-            DaemonSetStrategy::from_node(Some(&node("rollingUpdate: {maxUnavailable: 0}"))),
+            DaemonSetStrategy::from_node(Some(node("rollingUpdate: {maxUnavailable: 0}").root())),
             None
         );
     }
 
     fn budget(spec: &str) -> Budget {
         let n = node(spec);
-        let field = |k: &str| n.get(k).and_then(IntOrPercent::from_node);
+        let field = |k: &str| n.root().get(k).and_then(IntOrPercent::from_node);
         Budget {
             object: 0,
             selector: Some(Selector::default()),

@@ -12,7 +12,7 @@ pub struct Patch<'a> {
     pub operation: &'a str,
     /// `match.proxy.proxyVersion`: an RE2 regex matched against the proxy's `ISTIO_VERSION`.
     pub proxy_version: Option<&'a str>,
-    pub value: Option<&'a Node>,
+    pub value: Option<Node<'a>>,
 }
 
 impl Patch<'_> {
@@ -52,8 +52,8 @@ impl Patch<'_> {
     }
 }
 
-fn collect_types<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
-    match &node.value {
+fn collect_types<'a>(node: Node<'a>, out: &mut Vec<&'a str>) {
+    match node.value() {
         Value::Map(entries) => {
             for e in entries {
                 if e.key == "@type" || e.key == "type_url" {
@@ -61,7 +61,7 @@ fn collect_types<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
                         out.push(t);
                     }
                 }
-                collect_types(&e.value, out);
+                collect_types(e.value, out);
             }
         }
         Value::Seq(items) => items.iter().for_each(|i| collect_types(i, out)),
@@ -81,7 +81,7 @@ pub fn is_v2_type(type_url: &str) -> bool {
 }
 
 /// The patches of an EnvoyFilter object's root node.
-pub fn patches(root: &Node) -> Vec<Patch<'_>> {
+pub fn patches(root: Node<'_>) -> Vec<Patch<'_>> {
     root.at(&["spec", "configPatches"])
         .and_then(Node::as_seq)
         .unwrap_or_default()
@@ -98,9 +98,9 @@ pub fn patches(root: &Node) -> Vec<Patch<'_>> {
 }
 
 /// `spec.priority`; Istio treats absent as 0.
-pub fn priority(root: &Node) -> i64 {
-    match root.at(&["spec", "priority"]).map(|n| &n.value) {
-        Some(Value::Int(p)) => *p,
+pub fn priority(root: Node) -> i64 {
+    match root.at(&["spec", "priority"]).map(|n| n.value()) {
+        Some(Value::Int(p)) => p,
         _ => 0,
     }
 }
@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn classifies_patches() {
         let root = parse_str("spec:\n  configPatches:\n  - applyTo: HTTP_FILTER\n    match: {proxy: {proxyVersion: '^1\\.28.*'}}\n    patch:\n      operation: INSERT_BEFORE\n      value:\n        name: envoy.lua\n        typed_config: {'@type': type.googleapis.com/envoy.config.filter.http.lua.v2.Lua}\n  - applyTo: HTTP_ROUTE\n    patch: {operation: REMOVE}\n  - applyTo: CLUSTER\n    patch: {operation: MERGE, value: {connect_timeout: 1s}}\n").unwrap().unwrap();
-        let p = patches(&root);
+        let p = patches(root.root());
         assert!(p[0].is_relative());
         assert!(!p[1].is_relative());
         assert!(!p[2].is_relative());
@@ -129,6 +129,6 @@ mod tests {
             "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
         ));
         assert!(p[2].extension_types().is_empty());
-        assert_eq!(priority(&root), 0);
+        assert_eq!(priority(root.root()), 0);
     }
 }

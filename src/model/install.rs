@@ -10,19 +10,19 @@ use crate::yaml::Node;
 pub struct ValuesFile {
     /// Index into the report's files.
     pub file: usize,
-    pub root: Node,
+    pub tree: crate::yaml::Tree,
 }
 
 /// Every place where `pattern` is set under `root`. The pattern is dotted; `*` matches any
 /// one key, a `[]` suffix any item of a list. Each alternative spelling is tried.
-pub fn find_setting(root: &Node, pattern: &str) -> Vec<FieldPath> {
+pub fn find_setting(root: Node, pattern: &str) -> Vec<FieldPath> {
     let mut found = Vec::new();
     let segments: Vec<&str> = pattern.split('.').collect();
     walk(root, &segments, FieldPath::root(), &mut found);
     found
 }
 
-fn walk(node: &Node, segments: &[&str], path: FieldPath, found: &mut Vec<FieldPath>) {
+fn walk(node: Node, segments: &[&str], path: FieldPath, found: &mut Vec<FieldPath>) {
     let Some((first, rest)) = segments.split_first() else {
         found.push(path);
         return;
@@ -35,13 +35,13 @@ fn walk(node: &Node, segments: &[&str], path: FieldPath, found: &mut Vec<FieldPa
         return;
     };
     for e in entries.iter().filter(|e| key == "*" || e.key == key) {
-        let here = path.clone().key(&e.key);
+        let here = path.clone().key(e.key);
         if list {
             for (i, item) in e.value.as_seq().unwrap_or_default().iter().enumerate() {
                 walk(item, rest, here.clone().index(i), found);
             }
         } else {
-            walk(&e.value, rest, here, found);
+            walk(e.value, rest, here, found);
         }
     }
 }
@@ -70,7 +70,7 @@ values:
         .unwrap()
         .unwrap();
         let paths: Vec<String> = find_setting(
-            &root,
+            root.root(),
             "components.*.k8s.hpaSpec.metrics[].resource.targetAverageUtilization",
         )
         .iter()
@@ -81,9 +81,9 @@ values:
             ["/components/pilot/k8s/hpaSpec/metrics/0/resource/targetAverageUtilization"]
         );
         assert_eq!(
-            find_setting(&root, "values.gateways.istio-ingressgateway.zvpn").len(),
+            find_setting(root.root(), "values.gateways.istio-ingressgateway.zvpn").len(),
             1
         );
-        assert!(find_setting(&root, "values.global.useMCP").is_empty());
+        assert!(find_setting(root.root(), "values.global.useMCP").is_empty());
     }
 }

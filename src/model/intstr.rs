@@ -25,9 +25,9 @@ impl IntOrPercent {
     /// Reads the field as the API server accepts it: a non-negative integer, or a string
     /// `N%` with `0 <= N <= 100`. A bare numeric string (`"1"`) is rejected by validation
     /// ("string is not a percentage"), so it yields `None`, as does any other shape.
-    pub fn from_node(node: &Node) -> Option<IntOrPercent> {
-        match &node.value {
-            Value::Int(i) if *i >= 0 => Some(IntOrPercent::Int(*i)),
+    pub fn from_node(node: Node) -> Option<IntOrPercent> {
+        match node.value() {
+            Value::Int(i) if i >= 0 => Some(IntOrPercent::Int(i)),
             Value::Str(s) => {
                 let digits = s.strip_suffix('%')?;
                 // Go's strconv.Atoi: optional sign, ASCII digits.
@@ -74,7 +74,7 @@ mod tests {
     use crate::yaml::parse_str;
 
     fn parse(text: &str) -> Option<IntOrPercent> {
-        IntOrPercent::from_node(&parse_str(text).unwrap().unwrap())
+        IntOrPercent::from_node(parse_str(text).unwrap().unwrap().root())
     }
 
     #[test]

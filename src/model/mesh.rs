@@ -53,7 +53,7 @@ impl ControlPlane {
     pub fn image_field(&self, inv: &Inventory) -> Option<super::FieldPath> {
         let o = inv.object(self.object?);
         let containers = o
-            .root
+            .root()
             .at(&["spec", "template", "spec", "containers"])
             .and_then(Node::as_seq)?;
         let i = containers.iter().position(|c| {
@@ -137,7 +137,14 @@ pub enum NativeSidecars {
 #[derive(Clone, Debug)]
 struct MeshDefaults {
     object: ObjectId,
-    default_config: Option<Node>,
+    /// The parsed `mesh` text; its `defaultConfig` is what applies.
+    mesh_config: Option<std::sync::Arc<yaml::Tree>>,
+}
+
+impl MeshDefaults {
+    fn default_config(&self) -> Option<Node<'_>> {
+        self.mesh_config.as_ref()?.root().get("defaultConfig")
+    }
 }
 
 #[derive(Debug, Default)]
@@ -160,7 +167,7 @@ impl Mesh {
         };
         for (id, o) in inv.of_kind("Deployment") {
             let Some(containers) = o
-                .root
+                .root()
                 .at(&["spec", "template", "spec", "containers"])
                 .and_then(Node::as_seq)
             else {
@@ -263,23 +270,23 @@ impl Mesh {
                 }
             };
             if let Some(rev) = revision_of("istio") {
-                if let Some(text) = o.root.str_at(&["data", "mesh"]) {
-                    let default_config = yaml::parse_str(text)
+                if let Some(text) = o.root().str_at(&["data", "mesh"]) {
+                    let mesh_config = yaml::parse_str(text)
                         .ok()
                         .flatten()
-                        .and_then(|m| m.get("defaultConfig").cloned());
+                        .map(std::sync::Arc::new);
                     mesh.mesh_defaults.insert(
                         rev,
                         MeshDefaults {
                             object: id,
-                            default_config,
+                            mesh_config,
                         },
                     );
                 }
             }
             if let Some(rev) = revision_of("istio-sidecar-injector") {
                 if let Some(values) = o
-                    .root
+                    .root()
                     .str_at(&["data", "values"])
                     .and_then(|t| serde_json::from_str(t).ok())
                 {
@@ -291,7 +298,7 @@ impl Mesh {
         mesh.kube_version = options.kube_version.clone().or_else(|| {
             inv.of_kind("Node")
                 .filter_map(|(_, n)| {
-                    n.root
+                    n.root()
                         .str_at(&["status", "nodeInfo", "kubeletVersion"])
                         .and_then(Version::parse)
                 })
@@ -464,7 +471,7 @@ impl Mesh {
         };
         let revision = w.membership.sidecar_revision().unwrap_or("default");
         if let Some(defaults) = self.mesh_defaults.get(revision) {
-            if let Some(config) = &defaults.default_config {
+            if let Some(config) = defaults.default_config() {
                 apply_proxy_config(
                     &mut settings,
                     config,
@@ -478,7 +485,7 @@ impl Mesh {
             .annotation("proxy.istio.io/config")
             .and_then(|t| yaml::parse_str(t).ok().flatten())
         {
-            apply_proxy_config(&mut settings, &config, Source::Annotation);
+            apply_proxy_config(&mut settings, config.root(), Source::Annotation);
         }
         // The injection template ORs ProxyConfig's value with the deprecated Helm value, so
         // the latter holds even where ProxyConfig says false.
@@ -539,7 +546,7 @@ impl Mesh {
     }
 }
 
-fn apply_proxy_config(settings: &mut ProxySettings, config: &Node, source: Source) {
+fn apply_proxy_config(settings: &mut ProxySettings, config: Node, source: Source) {
     if let Some(d) = config
         .str_at(&["terminationDrainDuration"])
         .and_then(parse_duration)
@@ -551,10 +558,10 @@ fn apply_proxy_config(settings: &mut ProxySettings, config: &Node, source: Sourc
     }
     if let Some(crate::yaml::Value::Bool(b)) = config
         .get("holdApplicationUntilProxyStarts")
-        .map(|n| &n.value)
+        .map(|n| n.value())
     {
         settings.hold_application = Setting {
-            value: *b,
+            value: b,
             source: source.clone(),
         };
     }

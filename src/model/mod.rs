@@ -32,7 +32,9 @@ pub use selector::{Labels, Selector};
 pub use version::Version;
 pub use workload::Workload;
 
-use crate::yaml::Node;
+use std::sync::Arc;
+
+use crate::yaml::{Node, NodeId, Tree};
 
 /// Where an object came from: a document in a file, or a cluster (no text position).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,7 +51,10 @@ pub struct Object {
     pub name: String,
     /// `metadata.namespace` as written; see [`Object::namespace`] for the effective one.
     pub declared_namespace: Option<String>,
-    pub root: Node,
+    /// The document the object is in, shared with the other items of a List.
+    pub tree: Arc<Tree>,
+    /// The object's node in `tree`.
+    pub node: NodeId,
     pub origin: Origin,
 }
 
@@ -77,6 +82,31 @@ const CLUSTER_SCOPED: &[&str] = &[
 ];
 
 impl Object {
+    /// An object as a cluster gave it: JSON, no positions.
+    pub fn from_cluster(
+        api_version: String,
+        kind: String,
+        name: String,
+        declared_namespace: Option<String>,
+        json: &serde_json::Value,
+    ) -> Object {
+        let tree = Tree::from_json(json);
+        Object {
+            api_version,
+            kind,
+            name,
+            declared_namespace,
+            node: tree.root().id(),
+            tree: Arc::new(tree),
+            origin: Origin::Cluster,
+        }
+    }
+
+    /// The object's whole YAML (or JSON) tree.
+    pub fn root(&self) -> Node<'_> {
+        self.tree.node(self.node)
+    }
+
     pub fn is_cluster_scoped(&self) -> bool {
         CLUSTER_SCOPED.contains(&self.kind.as_str())
     }
@@ -99,19 +129,19 @@ impl Object {
     }
 
     pub fn labels(&self) -> Labels {
-        selector::labels_of(self.root.at(&["metadata", "labels"]))
+        selector::labels_of(self.root().at(&["metadata", "labels"]))
     }
 
     pub fn annotations(&self) -> Labels {
-        selector::labels_of(self.root.at(&["metadata", "annotations"]))
+        selector::labels_of(self.root().at(&["metadata", "annotations"]))
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.root.at(&["metadata", "labels"])?.get(key)?.as_str()
+        self.root().at(&["metadata", "labels"])?.get(key)?.as_str()
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.root
+        self.root()
             .at(&["metadata", "annotations"])?
             .get(key)?
             .as_str()
@@ -140,9 +170,10 @@ impl Object {
 impl Object {
     /// One YAML document as an object, the way a cluster read delivers it (no file).
     pub(crate) fn from_yaml(text: &str) -> Object {
-        let root = crate::yaml::parse_str(text)
+        let tree = crate::yaml::parse_str(text)
             .expect("valid YAML")
             .expect("a document");
+        let root = tree.root();
         let text_at = |keys: &[&str]| root.str_at(keys).unwrap_or_default().to_string();
         Object {
             api_version: text_at(&["apiVersion"]),
@@ -150,7 +181,8 @@ impl Object {
             name: text_at(&["metadata", "name"]),
             declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
             origin: Origin::Cluster,
-            root,
+            node: root.id(),
+            tree: Arc::new(tree),
         }
     }
 }

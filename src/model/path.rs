@@ -67,7 +67,7 @@ impl FieldPath {
     }
 
     /// The node at this path, if every step exists.
-    pub fn resolve<'a>(&self, root: &'a Node) -> Option<&'a Node> {
+    pub fn resolve<'a>(&self, root: Node<'a>) -> Option<Node<'a>> {
         self.0.iter().try_fold(root, |node, seg| match seg {
             Segment::Key(k) => node.get(k),
             Segment::Index(i) => node.as_seq().and_then(|items| items.get(*i)),
@@ -77,44 +77,45 @@ impl FieldPath {
     /// The text span to underline for this path: the whole `key: value` for a scalar, the
     /// key alone for a collection (its value spans many lines), and the nearest existing
     /// ancestor when the field is absent (a default that the rule is about).
-    pub fn locate(&self, root: &Node) -> Span {
+    pub fn locate(&self, root: Node) -> Span {
         let mut node = root;
-        let mut best = root.span;
+        let mut best = root.span();
         for seg in &self.0 {
             match seg {
                 Segment::Key(k) => match node.entry(k) {
                     Some(entry) => {
-                        best = match entry.value.value {
+                        best = match entry.value.value() {
                             Value::Map(_) | Value::Seq(_)
-                                if entry.value.span.start.line != entry.key_span.start.line
-                                    || entry.value.span.end.line != entry.key_span.start.line =>
+                                if entry.value.span().start.line != entry.key_span().start.line
+                                    || entry.value.span().end.line
+                                        != entry.key_span().start.line =>
                             {
-                                entry.key_span
+                                entry.key_span()
                             }
                             _ => Span {
-                                start: entry.key_span.start,
-                                end: entry.value.span.end.max(entry.key_span.end),
+                                start: entry.key_span().start,
+                                end: entry.value.span().end.max(entry.key_span().end),
                             },
                         };
-                        node = &entry.value;
+                        node = entry.value;
                     }
                     None => return best,
                 },
                 Segment::Index(i) => match node.as_seq().and_then(|items| items.get(*i)) {
                     Some(item) => {
-                        best = match item.value {
+                        best = match item.value() {
                             Value::Map(_) | Value::Seq(_)
-                                if item.span.start.line != item.span.end.line =>
+                                if item.span().start.line != item.span().end.line =>
                             {
                                 Span {
-                                    start: item.span.start,
+                                    start: item.span().start,
                                     end: crate::yaml::Pos {
-                                        line: item.span.start.line,
-                                        col: item.span.start.col + 1,
+                                        line: item.span().start.line,
+                                        col: item.span().start.col + 1,
                                     },
                                 }
                             }
-                            _ => item.span,
+                            _ => item.span(),
                         };
                         node = item;
                     }
@@ -168,13 +169,13 @@ mod tests {
     #[test]
     fn locate_underlines_the_field_or_its_nearest_ancestor() {
         let root = parse_str("spec:\n  template:\n    spec:\n      containers:\n      - name: a\n        image: x\n  replicas: 3\n").unwrap().unwrap();
-        let span = FieldPath::parse("/spec/replicas").locate(&root);
+        let span = FieldPath::parse("/spec/replicas").locate(root.root());
         assert_eq!(span.start, Pos { line: 7, col: 2 });
         assert_eq!(span.end, Pos { line: 7, col: 13 });
-        let absent =
-            FieldPath::parse("/spec/template/spec/terminationGracePeriodSeconds").locate(&root);
+        let absent = FieldPath::parse("/spec/template/spec/terminationGracePeriodSeconds")
+            .locate(root.root());
         assert_eq!(absent.start, Pos { line: 3, col: 4 });
-        let image = FieldPath::parse("/spec/template/spec/containers/0/image").locate(&root);
+        let image = FieldPath::parse("/spec/template/spec/containers/0/image").locate(root.root());
         assert_eq!(image.start, Pos { line: 6, col: 8 });
     }
 }

@@ -93,10 +93,10 @@ impl Quantity {
     }
 
     /// A quantity field as written in YAML: a string, or a bare number (`cpu: 2`).
-    pub fn from_node(node: &Node) -> Option<Quantity> {
-        match &node.value {
+    pub fn from_node(node: Node) -> Option<Quantity> {
+        match node.value() {
             Value::Str(s) => Quantity::parse(s),
-            Value::Int(i) => Some(Quantity::from_units(i128::from(*i))),
+            Value::Int(i) => Some(Quantity::from_units(i128::from(i))),
             Value::Float(f) => Quantity::parse(&f.to_string()),
             _ => None,
         }

@@ -103,13 +103,13 @@ impl ReadGap {
         if o.kind != READ_GAP || o.api_version != API_VERSION {
             return None;
         }
-        let spec = o.root.get("spec")?;
+        let spec = o.root().get("spec")?;
         Some(ReadGap {
             kind: spec.str_at(&["kind"])?.to_string(),
             namespace: spec.str_at(&["namespace"]).map(str::to_string),
             reason: GapReason::parse(spec.str_at(&["reason"])?)?,
-            code: match spec.get("code").map(|c| &c.value) {
-                Some(crate::yaml::Value::Int(c)) => u16::try_from(*c).ok(),
+            code: match spec.get("code").map(|c| c.value()) {
+                Some(crate::yaml::Value::Int(c)) => u16::try_from(c).ok(),
                 _ => None,
             },
             message: spec.str_at(&["message"]).unwrap_or_default().to_string(),
@@ -132,24 +132,21 @@ pub fn server_version(objects: &[Object]) -> Option<Version> {
     objects
         .iter()
         .filter(|o| o.kind == CLUSTER_VERSION && o.api_version == API_VERSION)
-        .find_map(|o| o.root.str_at(&["gitVersion"]).and_then(Version::parse))
+        .find_map(|o| o.root().str_at(&["gitVersion"]).and_then(Version::parse))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::Origin;
-    use crate::yaml::Node;
 
     fn object(json: &Json) -> Object {
-        Object {
-            api_version: json["apiVersion"].as_str().unwrap().into(),
-            kind: json["kind"].as_str().unwrap().into(),
-            name: json["metadata"]["name"].as_str().unwrap().into(),
-            declared_namespace: None,
-            root: Node::from_json(json),
-            origin: Origin::Cluster,
-        }
+        Object::from_cluster(
+            json["apiVersion"].as_str().unwrap().into(),
+            json["kind"].as_str().unwrap().into(),
+            json["metadata"]["name"].as_str().unwrap().into(),
+            None,
+            json,
+        )
     }
 
     #[test]

@@ -31,13 +31,13 @@ pub struct Selector {
 impl Selector {
     /// Reads a `LabelSelector` node. Unknown operators make the selector match nothing,
     /// which is what the API server does with a selector it cannot parse (it rejects it).
-    pub fn from_node(node: &Node) -> Selector {
+    pub fn from_node(node: Node) -> Selector {
         let mut requirements = Vec::new();
         if let Some(entries) = node.get("matchLabels").and_then(Node::as_map) {
             for e in entries {
                 requirements.push(Requirement {
-                    key: e.key.clone(),
-                    op: Operator::In(vec![scalar_string(&e.value)]),
+                    key: e.key.to_string(),
+                    op: Operator::In(vec![scalar_string(e.value)]),
                 });
             }
         }
@@ -63,15 +63,15 @@ impl Selector {
     }
 
     /// A plain `key: value` map selector (Service `spec.selector`).
-    pub fn from_map(node: &Node) -> Selector {
+    pub fn from_map(node: Node) -> Selector {
         Selector {
             requirements: node
                 .as_map()
                 .unwrap_or_default()
                 .iter()
                 .map(|e| Requirement {
-                    key: e.key.clone(),
-                    op: Operator::In(vec![scalar_string(&e.value)]),
+                    key: e.key.to_string(),
+                    op: Operator::In(vec![scalar_string(e.value)]),
                 })
                 .collect(),
         }
@@ -119,7 +119,7 @@ impl std::fmt::Display for Selector {
                     format!("{}!={}", r.key, values[0])
                 }
                 Operator::NotIn(values) => format!("{} notin ({})", r.key, values.join(",")),
-                Operator::Exists => r.key.clone(),
+                Operator::Exists => r.key.to_string(),
                 Operator::DoesNotExist => format!("!{}", r.key),
             })
             .collect();
@@ -129,7 +129,7 @@ impl std::fmt::Display for Selector {
 
 /// Label values are strings; YAML may have typed them (`version: 1`), and Kubernetes would
 /// reject that, but for matching we compare the text.
-pub fn scalar_string(node: &Node) -> String {
+pub fn scalar_string(node: Node) -> String {
     match node.to_json() {
         serde_json::Value::String(s) => s,
         serde_json::Value::Null => String::new(),
@@ -138,11 +138,11 @@ pub fn scalar_string(node: &Node) -> String {
 }
 
 /// Reads a `map[string]string` such as labels or annotations.
-pub fn labels_of(node: Option<&Node>) -> Labels {
+pub fn labels_of(node: Option<Node>) -> Labels {
     node.and_then(Node::as_map)
         .unwrap_or_default()
         .iter()
-        .map(|e| (e.key.clone(), scalar_string(&e.value)))
+        .map(|e| (e.key.to_string(), scalar_string(e.value)))
         .collect()
 }
 
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn match_labels_and_expressions() {
         let node = parse_str("matchLabels: {app: cart}\nmatchExpressions:\n- {key: tier, operator: In, values: [web, api]}\n- {key: canary, operator: DoesNotExist}\n- {key: env, operator: NotIn, values: [dev]}\n").unwrap().unwrap();
-        let s = Selector::from_node(&node);
+        let s = Selector::from_node(node.root());
         assert!(s.matches(&labels(&[("app", "cart"), ("tier", "web")])));
         assert!(s.matches(&labels(&[
             ("app", "cart"),
@@ -178,7 +178,7 @@ mod tests {
     fn displays_as_kubectl_selector() {
         let node = parse_str("matchLabels: {app: cart}\nmatchExpressions:\n- {key: tier, operator: In, values: [web, api]}\n- {key: canary, operator: DoesNotExist}\n- {key: env, operator: NotIn, values: [dev]}\n- {key: team, operator: Exists}\n").unwrap().unwrap();
         assert_eq!(
-            Selector::from_node(&node).to_string(),
+            Selector::from_node(node.root()).to_string(),
             "app=cart,tier in (web,api),!canary,env!=dev,team"
         );
         assert_eq!(Selector::default().to_string(), "everything");
@@ -190,6 +190,6 @@ mod tests {
         let node = parse_str("matchExpressions:\n- {key: a, operator: Bogus}\n")
             .unwrap()
             .unwrap();
-        assert!(!Selector::from_node(&node).matches(&labels(&[("a", "x")])));
+        assert!(!Selector::from_node(node.root()).matches(&labels(&[("a", "x")])));
     }
 }

@@ -80,7 +80,7 @@ pub struct WebhookConfig {
 impl WebhookConfig {
     fn read(id: ObjectId, o: &Object) -> WebhookConfig {
         let webhooks = o
-            .root
+            .root()
             .get("webhooks")
             .and_then(Node::as_seq)
             .unwrap_or_default()
@@ -92,8 +92,8 @@ impl WebhookConfig {
                 service: w.at(&["clientConfig", "service"]).map(|s| ServiceRef {
                     namespace: s.str_at(&["namespace"]).unwrap_or_default().to_string(),
                     name: s.str_at(&["name"]).unwrap_or_default().to_string(),
-                    port: match s.get("port").map(|p| &p.value) {
-                        Some(crate::yaml::Value::Int(p)) => *p,
+                    port: match s.get("port").map(|p| p.value()) {
+                        Some(crate::yaml::Value::Int(p)) => p,
                         _ => 443,
                     },
                 }),
@@ -200,13 +200,13 @@ impl<'a> StaleCheck<'a> {
                 return Some(Staleness::MissingService);
             };
             let ports: Vec<i64> = service
-                .root
+                .root()
                 .at(&["spec", "ports"])
                 .and_then(Node::as_seq)
                 .unwrap_or_default()
                 .iter()
-                .filter_map(|p| match p.get("port").map(|n| &n.value) {
-                    Some(crate::yaml::Value::Int(p)) => Some(*p),
+                .filter_map(|p| match p.get("port").map(|n| n.value()) {
+                    Some(crate::yaml::Value::Int(p)) => Some(p),
                     _ => None,
                 })
                 .collect();
@@ -276,7 +276,7 @@ pub fn is_istio_validator(o: &Object) -> bool {
 }
 
 fn entry_names(o: &Object) -> impl Iterator<Item = &str> {
-    o.root
+    o.root()
         .get("webhooks")
         .and_then(Node::as_seq)
         .unwrap_or_default()
@@ -395,7 +395,7 @@ pub fn injection_probes<'a>(
 pub fn namespace_labels(inv: &Inventory) -> Vec<(String, Labels)> {
     inv.of_kind("Namespace")
         .map(|(_, o)| {
-            let mut labels = labels_of(o.root.at(&["metadata", "labels"]));
+            let mut labels = labels_of(o.root().at(&["metadata", "labels"]));
             // The API server sets this label on every namespace; selectors may test it.
             labels
                 .entry("kubernetes.io/metadata.name".to_string())
@@ -457,9 +457,10 @@ mod tests {
             .any(|p| p.real_namespace.as_deref() == Some("shop")));
         // The deactivated selector that `istioctl tag set default` writes matches no probe.
         let never = Selector::from_node(
-            &parse_str("matchLabels: {istio.io/deactivated: never-match}")
+            parse_str("matchLabels: {istio.io/deactivated: never-match}")
                 .unwrap()
-                .unwrap(),
+                .unwrap()
+                .root(),
         );
         assert!(probes.iter().all(|p| !never.matches(&p.namespace)));
     }

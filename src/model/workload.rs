@@ -158,7 +158,7 @@ pub fn extract(objects: &[Object]) -> (Vec<Workload>, Vec<ShapeError>) {
 
 fn controller_present(o: &Object, names: &std::collections::HashSet<(&str, &str, &str)>) -> bool {
     let Some(owners) = o
-        .root
+        .root()
         .at(&["metadata", "ownerReferences"])
         .and_then(|n| n.as_seq())
     else {
@@ -181,7 +181,7 @@ fn controller_present(o: &Object, names: &std::collections::HashSet<(&str, &str,
 }
 
 fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError> {
-    serde_path_to_error::deserialize::<_, T>(&o.root).map_err(|e| {
+    serde_path_to_error::deserialize::<_, T>(o.root()).map_err(|e| {
         let path = FieldPath(
             e.path()
                 .iter()
@@ -192,7 +192,7 @@ fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError>
                 })
                 .collect(),
         );
-        let found = path.resolve(&o.root).map(|n| n.type_name());
+        let found = path.resolve(o.root()).map(|n| n.type_name());
         let inner = e.into_inner().to_string();
         let message = match found {
             Some(found) if inner.contains("invalid type") => {
@@ -273,7 +273,7 @@ fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeErro
             return Ok(None);
         }
     };
-    let meta_node = template.clone().key("metadata").resolve(&o.root);
+    let meta_node = template.clone().key("metadata").resolve(o.root());
     Ok(Some(Workload {
         object: id,
         kind,

@@ -145,7 +145,7 @@ fn after_upgrade(cx: &Context, proxy: &Version, revision: &str, pinned: bool) ->
 
 fn restart_hint(o: &crate::model::Object, kind: WorkloadKind) -> String {
     let owner = o
-        .root
+        .root()
         .at(&["metadata", "ownerReferences"])
         .and_then(|n| n.as_seq())
         .and_then(|owners| owners.first())

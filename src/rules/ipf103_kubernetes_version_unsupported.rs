@@ -67,7 +67,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         .of_kind("Node")
         .filter_map(|(id, n)| {
             let v = n
-                .root
+                .root()
                 .str_at(&["status", "nodeInfo", "kubeletVersion"])
                 .and_then(Version::parse)?;
             Some((id, v))

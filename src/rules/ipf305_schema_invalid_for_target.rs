@@ -69,7 +69,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         else {
             continue;
         };
-        let Some(spec) = o.root.get("spec") else {
+        let Some(spec) = o.root().get("spec") else {
             continue;
         };
         let Some(validator) = data.spec_validator(target, &crd.name, version) else {

@@ -75,7 +75,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
 
     for (id, o) in inv.of_kind("IstioOperator") {
-        let Some(spec) = o.root.get("spec") else {
+        let Some(spec) = o.root().get("spec") else {
             continue;
         };
         let spec_path = FieldPath::root().key("spec");
@@ -124,23 +124,23 @@ fn check(cx: &Context, sink: &mut Sink) {
     for vf in cx.values {
         let mut hits: Vec<(FieldPath, String)> = Vec::new();
         for s in data.removed_values.iter().filter(removed) {
-            for p in spellings(s).flat_map(|p| find_setting(&vf.root, p)) {
+            for p in spellings(s).flat_map(|p| find_setting(vf.tree.root(), p)) {
                 hits.push((p, setting_message(s, "", Surface::HelmValues)));
             }
         }
         hits.extend(removed_env(
-            &vf.root,
+            vf.tree.root(),
             &["pilot", "env"],
             version,
             "pilot.env",
         ));
-        if let Some(mesh) = vf.root.get("meshConfig") {
+        if let Some(mesh) = vf.tree.root().get("meshConfig") {
             for (p, msg) in mesh_config(mesh, version, "meshConfig.") {
                 hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
             }
         }
         for (path, message) in hits {
-            sink.file(vf.file, path.locate(&vf.root), message)
+            sink.file(vf.file, path.locate(vf.tree.root()), message)
                 .with_severity(Severity::Warning)
                 .with_fix(Fix::display_only(
                     "delete this key from the values file (check the replacement first)",
@@ -160,7 +160,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(env) = container_path
             .clone()
             .key("env")
-            .resolve(&inv.object(object).root)
+            .resolve(inv.object(object).root())
             .and_then(Node::as_seq)
         else {
             continue;
@@ -200,19 +200,19 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         let Some(mesh) = o
-            .root
+            .root()
             .str_at(&["data", "mesh"])
             .and_then(|t| yaml::parse_str(t).ok().flatten())
         else {
             continue;
         };
-        let mut messages: Vec<String> = mesh_config(&mesh, version, "")
+        let mut messages: Vec<String> = mesh_config(mesh.root(), version, "")
             .into_iter()
             .map(|(_, m)| m)
             .collect();
         messages.extend(
             removed_env(
-                &mesh,
+                mesh.root(),
                 &["defaultConfig", "proxyMetadata"],
                 version,
                 "defaultConfig.proxyMetadata",
@@ -285,7 +285,7 @@ fn env_message(flag: &release::RemovedEnv, place: &str) -> String {
 
 /// Removed feature flags set under `keys` (a map of NAME: value).
 fn removed_env(
-    root: &Node,
+    root: Node,
     keys: &[&str],
     version: &Version,
     place: &str,
@@ -301,13 +301,13 @@ fn removed_env(
                 .removed_env
                 .iter()
                 .find(|f| f.name == e.key && reached(version, Some(&f.removed_in)))?;
-            Some((base.clone().key(&e.key), env_message(flag, place)))
+            Some((base.clone().key(e.key), env_message(flag, place)))
         })
         .collect()
 }
 
 /// MeshConfig fields that the release no longer implements.
-fn mesh_config(mesh: &Node, version: &Version, prefix: &str) -> Vec<(FieldPath, String)> {
+fn mesh_config(mesh: Node, version: &Version, prefix: &str) -> Vec<(FieldPath, String)> {
     let mut out = Vec::new();
     for s in &release::data().install_settings.mesh_config {
         let from = s.ignored_from.as_deref().or(s.removed_in.as_deref());

@@ -75,7 +75,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let filters: Vec<_> = inv
         .of_kind("EnvoyFilter")
         .filter(|(_, o)| o.group() == "networking.istio.io")
-        .map(|(id, o)| (id, o, envoyfilter::patches(&o.root)))
+        .map(|(id, o)| (id, o, envoyfilter::patches(o.root())))
         .collect();
     // (namespace, applyTo) for which some patch is prepared for the target's proxies.
     let prepared: Vec<(&str, &str)> = match &target {
@@ -89,7 +89,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     };
 
     for (id, o, patches) in &filters {
-        let priority = envoyfilter::priority(&o.root);
+        let priority = envoyfilter::priority(o.root());
         let pinned = patches.iter().any(|p| p.proxy_version.is_some());
         let mut first_field: Option<FieldPath> = None;
         let mut described: Vec<String> = Vec::new();

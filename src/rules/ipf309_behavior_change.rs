@@ -152,18 +152,18 @@ fn escape(data: &ReleaseData, c: &BehaviorChange, target: &Version) -> String {
 
 /// The `compatibilityVersion` the estate installs with, from IstioOperators or values files.
 fn compatibility_version(cx: &Context) -> Option<String> {
-    let scalar = |n: &Node| crate::model::selector::scalar_string(n);
+    let scalar = |n: Node| crate::model::selector::scalar_string(n);
     cx.inventory
         .of_kind("IstioOperator")
         .find_map(|(_, o)| {
-            o.root
+            o.root()
                 .at(&["spec", "values", "compatibilityVersion"])
                 .map(scalar)
         })
         .or_else(|| {
             cx.values
                 .iter()
-                .find_map(|v| v.root.get("compatibilityVersion").map(scalar))
+                .find_map(|v| v.tree.root().get("compatibilityVersion").map(scalar))
         })
 }
 
@@ -199,30 +199,30 @@ fn pinned(
                 image
                     .parent()
                     .map(|p| p.key("env"))
-                    .and_then(|p| p.resolve(&inv.object(object).root))
+                    .and_then(|p| p.resolve(inv.object(object).root()))
                     .and_then(Node::as_seq)
                     .is_some_and(|env| env.iter().any(|e| e.str_at(&["name"]) == Some(name)))
             });
             on_istiod
                 || inv.of_kind("IstioOperator").any(|(_, o)| {
-                    o.root
+                    o.root()
                         .at(&["spec", "values", "pilot", "env", name])
                         .is_some()
                 })
                 || cx
                     .values
                     .iter()
-                    .any(|v| v.root.at(&["pilot", "env", name]).is_some())
+                    .any(|v| v.tree.root().at(&["pilot", "env", name]).is_some())
         }
         "helm_value" => {
             let iop = c.setting.iop_path.as_deref();
             cx.inventory.of_kind("IstioOperator").any(|(_, o)| {
-                iop.zip(o.root.get("spec"))
+                iop.zip(o.root().get("spec"))
                     .is_some_and(|(p, spec)| !find_setting(spec, p).is_empty())
             }) || cx
                 .values
                 .iter()
-                .any(|v| !find_setting(&v.root, name).is_empty())
+                .any(|v| !find_setting(v.tree.root(), name).is_empty())
         }
         _ => false,
     }
@@ -255,13 +255,13 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
                 continue;
             }
             let Some(mesh) = o
-                .root
+                .root()
                 .str_at(&["data", "mesh"])
                 .and_then(|t| yaml::parse_str(t).ok().flatten())
             else {
                 continue;
             };
-            if matches_node(&mesh, hint)?.is_some() {
+            if matches_node(mesh.root(), hint)?.is_some() {
                 hits.push((id, FieldPath::parse("/data/mesh")));
             }
         }
@@ -295,7 +295,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
                 continue;
             }
         }
-        if let Some(field) = matches_node(&o.root, hint)? {
+        if let Some(field) = matches_node(o.root(), hint)? {
             hits.push((id, field));
         }
     }
@@ -304,7 +304,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
 
 /// Whether `root` satisfies the hint's field conditions, and where. `None` for a condition
 /// this code does not know (the hint is then not evaluable).
-fn matches_node(root: &Node, hint: &J) -> Option<Option<FieldPath>> {
+fn matches_node(root: Node, hint: &J) -> Option<Option<FieldPath>> {
     let known = [
         "kind",
         "namespace",
@@ -371,15 +371,15 @@ fn matches_node(root: &Node, hint: &J) -> Option<Option<FieldPath>> {
 }
 
 /// Nodes at a `/`-separated path where `*` is any list item or map key.
-fn find_pointer<'a>(root: &'a Node, path: &str) -> Vec<(FieldPath, &'a Node)> {
+fn find_pointer<'a>(root: Node<'a>, path: &str) -> Vec<(FieldPath, Node<'a>)> {
     let mut current = vec![(FieldPath::root(), root)];
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         let mut next = Vec::new();
         for (p, n) in current {
-            match &n.value {
+            match n.value() {
                 Value::Map(entries) => {
                     for e in entries.iter().filter(|e| seg == "*" || e.key == seg) {
-                        next.push((p.clone().key(&e.key), &e.value));
+                        next.push((p.clone().key(e.key), e.value));
                     }
                 }
                 Value::Seq(items) => {
@@ -397,12 +397,12 @@ fn find_pointer<'a>(root: &'a Node, path: &str) -> Vec<(FieldPath, &'a Node)> {
     current
 }
 
-fn strings(node: &Node, path: FieldPath, f: &mut dyn FnMut(&FieldPath, &str)) {
-    match &node.value {
+fn strings(node: Node, path: FieldPath, f: &mut dyn FnMut(&FieldPath, &str)) {
+    match node.value() {
         Value::Str(s) => f(&path, s),
         Value::Map(entries) => {
             for e in entries {
-                strings(&e.value, path.clone().key(&e.key), f);
+                strings(e.value, path.clone().key(e.key), f);
             }
         }
         Value::Seq(items) => {

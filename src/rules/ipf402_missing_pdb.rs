@@ -60,13 +60,13 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.object(w.object, FieldPath::parse("/spec/replicas"), message)
             .with_fix(Fix::display_only(format!(
                 "add a PodDisruptionBudget that lets one pod go at a time:\n{}",
-                pdb_yaml(&o.name, o.namespace(), o.root.at(&["spec", "selector"]))
+                pdb_yaml(&o.name, o.namespace(), o.root().at(&["spec", "selector"]))
             )));
     }
 }
 
 /// The budget to add, selecting what the workload's own selector selects.
-fn pdb_yaml(name: &str, namespace: &str, selector: Option<&crate::yaml::Node>) -> String {
+fn pdb_yaml(name: &str, namespace: &str, selector: Option<crate::yaml::Node>) -> String {
     let mut s = format!(
         "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n  maxUnavailable: 1\n  selector:\n",
         yaml_scalar(name),
@@ -80,8 +80,8 @@ fn pdb_yaml(name: &str, namespace: &str, selector: Option<&crate::yaml::Node>) -
         for e in labels {
             s.push_str(&format!(
                 "      {}: {}\n",
-                yaml_scalar(&e.key),
-                yaml_scalar(&crate::model::selector::scalar_string(&e.value))
+                yaml_scalar(e.key),
+                yaml_scalar(&crate::model::selector::scalar_string(e.value))
             ));
         }
     }

@@ -79,7 +79,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
     let inv = cx.inventory;
     let o = inv.object(w.object);
     let strategy_path = FieldPath::parse("/spec/strategy");
-    let Some(strategy) = DeploymentStrategy::from_node(o.root.at(&["spec", "strategy"])) else {
+    let Some(strategy) = DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"])) else {
         return;
     };
     let replicas = hpas.replicas(inv, w);
@@ -123,7 +123,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
                 return;
             }
             let declared = o
-                .root
+                .root()
                 .at(&["spec", "strategy", "rollingUpdate", "maxUnavailable"])
                 .is_some();
             let what = if declared {
@@ -174,7 +174,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
 
 fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     let o = cx.inventory.object(w.object);
-    let Some(strategy) = DaemonSetStrategy::from_node(o.root.at(&["spec", "updateStrategy"]))
+    let Some(strategy) = DaemonSetStrategy::from_node(o.root().at(&["spec", "updateStrategy"]))
     else {
         return;
     };
@@ -205,7 +205,7 @@ fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     }
     let rolling = FieldPath::parse("/spec/updateStrategy/rollingUpdate");
     let declared = o
-        .root
+        .root()
         .at(&["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"])
         .is_some();
     let (what, field) = if declared {

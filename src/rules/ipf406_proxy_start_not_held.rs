@@ -83,7 +83,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let mut config = w
             .annotation(ANNOTATION)
             .and_then(|t| yaml::parse_str(t).ok().flatten())
-            .map(|n| n.to_json())
+            .map(|n| n.root().to_json())
             .filter(serde_json::Value::is_object)
             .unwrap_or_else(|| serde_json::json!({}));
         config["holdApplicationUntilProxyStarts"] = true.into();

@@ -84,14 +84,14 @@ fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mut exposed: HashMap<ObjectId, Vec<Exposure>> = HashMap::new();
     for (_, svc) in inv.of_kind("Service") {
-        let Some(selector) = svc.root.at(&["spec", "selector"]).map(Selector::from_map) else {
+        let Some(selector) = svc.root().at(&["spec", "selector"]).map(Selector::from_map) else {
             continue;
         };
         if selector.is_empty() {
             continue;
         }
         let ports: Vec<(String, Protocol)> = svc
-            .root
+            .root()
             .at(&["spec", "ports"])
             .and_then(yaml::Node::as_seq)
             .unwrap_or_default()
@@ -181,7 +181,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let mut config = w
             .annotation(ANNOTATION)
             .and_then(|t| yaml::parse_str(t).ok().flatten())
-            .map(|n| n.to_json())
+            .map(|n| n.root().to_json())
             .filter(serde_json::Value::is_object)
             .unwrap_or_else(|| serde_json::json!({}));
         // ProxyConfig is read as protobuf JSON, whose durations are seconds with an `s`.

@@ -108,7 +108,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(DeploymentStrategy::RollingUpdate {
                 max_surge,
                 max_unavailable,
-            }) = DeploymentStrategy::from_node(o.root.at(&["spec", "strategy"]))
+            }) = DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"]))
             else {
                 return;
             };
@@ -160,11 +160,11 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
         if quota.namespace() != namespace {
             continue;
         }
-        let Some(hard) = quota.root.at(&["spec", "hard"]).and_then(Node::as_map) else {
+        let Some(hard) = quota.root().at(&["spec", "hard"]).and_then(Node::as_map) else {
             continue;
         };
         for entry in hard {
-            let (kind, need) = match entry.key.as_str() {
+            let (kind, need) = match entry.key {
                 "requests.cpu" | "cpu" => (Kind::Cpu, add.per_pod.cpu.checked_mul(add.pods)),
                 "requests.memory" | "memory" => {
                     (Kind::Memory, add.per_pod.memory.checked_mul(add.pods))
@@ -175,21 +175,21 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
                 }
                 _ => continue,
             };
-            let (Some(need), Some(limit)) = (need, Quantity::from_node(&entry.value)) else {
+            let (Some(need), Some(limit)) = (need, Quantity::from_node(entry.value)) else {
                 continue;
             };
             if need == Quantity::ZERO {
                 continue;
             }
             let (used, used_from) = match quota
-                .root
+                .root()
                 .at(&["status", "used"])
-                .and_then(|u| u.get(&entry.key))
+                .and_then(|u| u.get(entry.key))
                 .and_then(Quantity::from_node)
             {
                 Some(u) => (u, "status.used"),
                 None => (
-                    used_in_input(inv, namespace, &entry.key),
+                    used_in_input(inv, namespace, entry.key),
                     "requested by the workloads in the input",
                 ),
             };
@@ -199,7 +199,7 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
             }
             let missing = need.saturating_sub(free);
             let total = used.saturating_add(need);
-            let field = FieldPath::parse("/spec/hard").key(&entry.key);
+            let field = FieldPath::parse("/spec/hard").key(entry.key);
             sink.object(
                 id,
                 field.clone(),
@@ -267,7 +267,7 @@ fn limit_ranges(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sin
         if lr.namespace() != namespace {
             continue;
         }
-        let Some(limits) = lr.root.at(&["spec", "limits"]).and_then(Node::as_seq) else {
+        let Some(limits) = lr.root().at(&["spec", "limits"]).and_then(Node::as_seq) else {
             continue;
         };
         for (i, item) in limits.iter().enumerate() {

@@ -50,11 +50,11 @@ fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mut groups: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
     for (id, svc) in inv.of_kind("Service") {
-        if svc.api_version != "v1" || svc.root.str_at(&["spec", "type"]) != Some("LoadBalancer") {
+        if svc.api_version != "v1" || svc.root().str_at(&["spec", "type"]) != Some("LoadBalancer") {
             continue;
         }
         let Some(value) = svc
-            .root
+            .root()
             .at(&["spec", "selector", "istio"])
             .map(scalar_string)
         else {
@@ -85,7 +85,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .collect();
             let rev = inv
                 .object(id)
-                .root
+                .root()
                 .at(&["spec", "selector", "istio.io/rev"])
                 .map(|r| format!(" (revision {})", scalar_string(r)))
                 .unwrap_or_default();

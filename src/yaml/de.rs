@@ -1,4 +1,4 @@
-//! Typed views straight from the positioned tree: `&Node` is a serde `Deserializer`, so
+//! Typed views straight from the positioned tree: a [`Node`] is a serde `Deserializer`, so
 //! reading a Deployment into k8s-openapi's structs needs no intermediate `serde_json::Value`
 //! (which cost a copy of every string of every object, and most of the time of building the
 //! inventory).
@@ -14,7 +14,7 @@ use serde::de::{
     VariantAccess, Visitor,
 };
 
-use super::{Entry, Node, Value};
+use super::{MapIter, Node, SeqIter, Value};
 
 /// A deserialization error: only a message; `serde_path_to_error` adds the path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,40 +35,40 @@ impl de::Error for Error {
 }
 
 /// JSON has no NaN or infinity: `to_json` turned them into null, and so does this.
-fn is_null(node: &Node) -> bool {
-    match node.value {
+fn is_null(node: Node<'_>) -> bool {
+    match node.value() {
         Value::Null => true,
         Value::Float(f) => !f.is_finite(),
         _ => false,
     }
 }
 
-fn unexpected(node: &Node) -> Unexpected<'_> {
-    match &node.value {
+fn unexpected(node: Node<'_>) -> Unexpected<'_> {
+    match node.value() {
         _ if is_null(node) => Unexpected::Unit,
         Value::Null => Unexpected::Unit,
-        Value::Bool(b) => Unexpected::Bool(*b),
-        Value::Int(i) if *i < 0 => Unexpected::Signed(*i),
-        Value::Int(i) => Unexpected::Unsigned(*i as u64),
-        Value::Float(f) => Unexpected::Float(*f),
+        Value::Bool(b) => Unexpected::Bool(b),
+        Value::Int(i) if i < 0 => Unexpected::Signed(i),
+        Value::Int(i) => Unexpected::Unsigned(i as u64),
+        Value::Float(f) => Unexpected::Float(f),
         Value::Str(s) => Unexpected::Str(s),
         Value::Seq(_) => Unexpected::Seq,
         Value::Map(_) => Unexpected::Map,
     }
 }
 
-impl<'de> de::Deserializer<'de> for &'de Node {
+impl<'de> de::Deserializer<'de> for Node<'de> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match &self.value {
+        match self.value() {
             _ if is_null(self) => visitor.visit_unit(),
             Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(*b),
+            Value::Bool(b) => visitor.visit_bool(b),
             // serde_json keeps non-negative integers as u64.
-            Value::Int(i) if *i < 0 => visitor.visit_i64(*i),
-            Value::Int(i) => visitor.visit_u64(*i as u64),
-            Value::Float(f) => visitor.visit_f64(*f),
+            Value::Int(i) if i < 0 => visitor.visit_i64(i),
+            Value::Int(i) => visitor.visit_u64(i as u64),
+            Value::Float(f) => visitor.visit_f64(f),
             Value::Str(s) => visitor.visit_borrowed_str(s),
             Value::Seq(items) => {
                 let mut seq = Seq {
@@ -122,15 +122,15 @@ impl<'de> de::Deserializer<'de> for &'de Node {
         _variants: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match &self.value {
+        match self.value() {
             Value::Str(s) => visitor.visit_enum(Enum {
                 variant: s,
                 value: None,
             }),
-            Value::Map(entries) => match entries.as_slice() {
-                [only] => visitor.visit_enum(Enum {
-                    variant: &only.key,
-                    value: Some(&only.value),
+            Value::Map(entries) => match entries.first() {
+                Some(only) if entries.len() == 1 => visitor.visit_enum(Enum {
+                    variant: only.key,
+                    value: Some(only.value),
                 }),
                 _ => Err(de::Error::invalid_value(
                     Unexpected::Map,
@@ -152,7 +152,7 @@ impl<'de> de::Deserializer<'de> for &'de Node {
 }
 
 struct Seq<'de> {
-    items: std::slice::Iter<'de, Node>,
+    items: SeqIter<'de>,
 }
 
 impl<'de> SeqAccess<'de> for Seq<'de> {
@@ -174,8 +174,8 @@ impl<'de> SeqAccess<'de> for Seq<'de> {
 }
 
 struct Map<'de> {
-    entries: std::slice::Iter<'de, Entry>,
-    value: Option<&'de Node>,
+    entries: MapIter<'de>,
+    value: Option<Node<'de>>,
 }
 
 impl<'de> MapAccess<'de> for Map<'de> {
@@ -187,9 +187,9 @@ impl<'de> MapAccess<'de> for Map<'de> {
     ) -> Result<Option<K::Value>, Error> {
         match self.entries.next() {
             Some(entry) => {
-                self.value = Some(&entry.value);
+                self.value = Some(entry.value);
                 let key: de::value::BorrowedStrDeserializer<'de, Error> =
-                    de::value::BorrowedStrDeserializer::new(&entry.key);
+                    de::value::BorrowedStrDeserializer::new(entry.key);
                 seed.deserialize(key).map(Some)
             }
             None => Ok(None),
@@ -211,7 +211,7 @@ impl<'de> MapAccess<'de> for Map<'de> {
 /// An externally tagged enum: a string (unit variant) or a one-key map.
 struct Enum<'de> {
     variant: &'de str,
-    value: Option<&'de Node>,
+    value: Option<Node<'de>>,
 }
 
 impl<'de> EnumAccess<'de> for Enum<'de> {
@@ -228,7 +228,7 @@ impl<'de> EnumAccess<'de> for Enum<'de> {
 }
 
 struct Variant<'de> {
-    value: Option<&'de Node>,
+    value: Option<Node<'de>>,
 }
 
 impl<'de> VariantAccess<'de> for Variant<'de> {
@@ -253,12 +253,7 @@ impl<'de> VariantAccess<'de> for Variant<'de> {
 
     fn tuple_variant<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, Error> {
         match self.value {
-            Some(
-                value @ Node {
-                    value: Value::Seq(_),
-                    ..
-                },
-            ) => de::Deserializer::deserialize_any(value, visitor),
+            Some(value) if value.is_seq() => de::Deserializer::deserialize_any(value, visitor),
             Some(other) => Err(de::Error::invalid_type(unexpected(other), &"tuple variant")),
             None => Err(de::Error::invalid_type(
                 Unexpected::UnitVariant,
@@ -273,12 +268,7 @@ impl<'de> VariantAccess<'de> for Variant<'de> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.value {
-            Some(
-                value @ Node {
-                    value: Value::Map(_),
-                    ..
-                },
-            ) => de::Deserializer::deserialize_any(value, visitor),
+            Some(value) if value.is_map() => de::Deserializer::deserialize_any(value, visitor),
             Some(other) => Err(de::Error::invalid_type(
                 unexpected(other),
                 &"struct variant",
@@ -304,9 +294,9 @@ mod tests {
     /// The typed view and the error (message and path) must be what the JSON detour gave.
     fn same<T: DeserializeOwned + PartialEq + std::fmt::Debug>(text: &str) {
         let node = parse_str(text).expect("valid yaml").expect("a document");
-        let direct = serde_path_to_error::deserialize::<_, T>(&node)
+        let direct = serde_path_to_error::deserialize::<_, T>(node.root())
             .map_err(|e| (e.path().to_string(), e.into_inner().to_string()));
-        let via_json = serde_path_to_error::deserialize::<_, T>(node.to_json())
+        let via_json = serde_path_to_error::deserialize::<_, T>(node.root().to_json())
             .map_err(|e| (e.path().to_string(), e.into_inner().to_string()));
         assert_eq!(direct, via_json, "{text}");
     }

@@ -10,6 +10,7 @@ fn yaml_json(path: &str) -> Value {
     istio_preflight::yaml::parse_str(&text)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
         .expect("a document")
+        .root()
         .to_json()
 }
 
@@ -397,6 +398,7 @@ fn pre_commit_hook_checks_the_repository() {
     let hooks = istio_preflight::yaml::parse_str(&text)
         .unwrap()
         .unwrap()
+        .root()
         .to_json();
     let hook = &hooks[0];
     assert_eq!(hook["id"], "istio-preflight");

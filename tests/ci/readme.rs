@@ -105,6 +105,7 @@ fn the_workflow_example_uses_the_action_as_declared() {
     let workflow = istio_preflight::yaml::parse_str(&example("workflow"))
         .unwrap()
         .unwrap()
+        .root()
         .to_json();
     // Like Kubernetes, the loader reads YAML 1.1 booleans, so the key `on` arrives as `true`;
     // GitHub reads it as `on`.
@@ -115,6 +116,7 @@ fn the_workflow_example_uses_the_action_as_declared() {
     let action = istio_preflight::yaml::parse_str(&std::fs::read_to_string("action.yml").unwrap())
         .unwrap()
         .unwrap()
+        .root()
         .to_json();
     let steps = workflow["jobs"]["preflight"]["steps"].as_array().unwrap();
     let step = steps

@@ -167,7 +167,7 @@ impl Cluster {
                 continue;
             }
             if o.kind == read_gap::CLUSTER_VERSION && o.api_version == read_gap::API_VERSION {
-                c.version = o.root.str_at(&["gitVersion"]).map(str::to_string);
+                c.version = o.root().str_at(&["gitVersion"]).map(str::to_string);
                 continue;
             }
             let api_version =
@@ -193,7 +193,7 @@ impl Cluster {
                     namespaced: !o.is_cluster_scoped(),
                 });
             }
-            let mut json = o.root.to_json();
+            let mut json = o.root().to_json();
             // policy/v1beta1 is no longer served: the API server returns such PDBs as v1, and
             // turns an empty v1beta1 selector (which matched nothing) into the selector that
             // keeps matching nothing (kubernetes pkg/apis/policy/v1beta1/conversion.go).
