@@ -416,7 +416,7 @@ mod tests {
         for f in estate(3000, 1) {
             let text = crate::yaml::Text::new(f.text.clone());
             for (line, range) in crate::yaml::split_documents(&text) {
-                let parsed = crate::yaml::parse_document(&text, range);
+                let parsed = crate::yaml::parse_document(&text, line, range);
                 assert!(parsed.is_ok(), "{}:{line}: {:?}", f.path, parsed.err());
             }
         }

@@ -277,7 +277,7 @@ fn load_values(
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--values {shown}: cannot read it: {e}"))?;
         let file = source::SourceFile::new(shown, text);
-        let tree = yaml::parse_document(&file.text, 0..file.text.len())
+        let tree = yaml::parse_document(&file.text, 0, 0..file.text.len())
             .map_err(|e| format!("--values {}:{e}", file.path))?
             .root
             .unwrap_or_default();

@@ -324,7 +324,7 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
     let docs = yaml::split_documents(text);
     let parsed: Vec<(u32, Result<yaml::Document, yaml::YamlError>)> = docs
         .par_iter()
-        .map(|(line, range)| (*line, yaml::parse_document(&file, range.clone())))
+        .map(|(line, range)| (*line, yaml::parse_document(&file, *line, range.clone())))
         .collect();
 
     if parsed.iter().any(|(_, r)| r.is_err()) {

@@ -13,7 +13,7 @@ pub mod de;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span as RawSpan};
 
@@ -59,18 +59,25 @@ impl Span {
 #[derive(Clone, Debug, Default)]
 pub struct Text {
     text: Arc<str>,
-    /// Byte offset of each line (u32: files are at most 256 MiB).
-    line_starts: Arc<[u32]>,
+    /// Byte offset of each line (u32: files are at most 256 MiB), worked out the first time
+    /// a position is asked for: most files of a large input never are.
+    line_starts: Arc<OnceLock<Box<[u32]>>>,
 }
 
 impl Text {
     pub fn new(text: String) -> Text {
-        let mut line_starts = vec![0];
-        line_starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
         Text {
             text: text.into(),
-            line_starts: line_starts.into(),
+            line_starts: Arc::default(),
         }
+    }
+
+    fn line_starts(&self) -> &[u32] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i as u32 + 1))
+                .collect()
+        })
     }
 
     pub fn as_str(&self) -> &str {
@@ -79,11 +86,11 @@ impl Text {
 
     /// The text of a 1-based line, without its line break.
     pub fn line(&self, line: u32) -> &str {
-        let Some(&start) = self.line_starts.get(line.saturating_sub(1) as usize) else {
+        let Some(&start) = self.line_starts().get(line.saturating_sub(1) as usize) else {
             return "";
         };
         let end = self
-            .line_starts
+            .line_starts()
             .get(line as usize)
             .map_or(self.text.len(), |&e| e as usize);
         self.text
@@ -93,12 +100,12 @@ impl Text {
     }
 
     pub fn line_count(&self) -> usize {
-        self.line_starts.len()
+        self.line_starts().len()
     }
 
     /// Byte offset of a position (columns count characters).
     pub fn offset(&self, pos: Pos) -> usize {
-        let Some(&start) = self.line_starts.get(pos.line.saturating_sub(1) as usize) else {
+        let Some(&start) = self.line_starts().get(pos.line.saturating_sub(1) as usize) else {
             return self.text.len();
         };
         let line = self.line(pos.line);
@@ -113,10 +120,10 @@ impl Text {
     pub fn pos(&self, offset: usize) -> Pos {
         let offset = offset.min(self.text.len());
         let line = self
-            .line_starts
+            .line_starts()
             .partition_point(|&s| s as usize <= offset)
             .max(1);
-        let start = self.line_starts.get(line - 1).map_or(0, |&s| s as usize);
+        let start = self.line_starts().get(line - 1).map_or(0, |&s| s as usize);
         let before = self.text.get(start..offset).unwrap_or_default();
         let col = if before.is_ascii() {
             before.len()
@@ -791,9 +798,13 @@ pub struct Document {
     pub start_line: u32,
 }
 
-/// Parses the document at bytes `range` of `file`. Positions refer to the whole file.
-pub fn parse_document(file: &Text, range: std::ops::Range<usize>) -> Result<Document, YamlError> {
-    let line_offset = file.pos(range.start).line - 1;
+/// Parses the document at bytes `range` of `file`, which starts after line `line_offset`
+/// (as [`split_documents`] gives both). Positions refer to the whole file.
+pub fn parse_document(
+    file: &Text,
+    line_offset: u32,
+    range: std::ops::Range<usize>,
+) -> Result<Document, YamlError> {
     let doc = DocText {
         file,
         base: range.start,
@@ -942,7 +953,7 @@ fn parse_strict(doc: &DocText<'_>, inserted: Option<&[usize]>) -> Result<Documen
 /// Parses a whole text that must hold a single document (embedded data, mesh config strings).
 pub fn parse_str(text: &str) -> Result<Option<Tree>, YamlError> {
     let file = Text::new(text.to_string());
-    parse_document(&file, 0..file.len()).map(|d| d.root)
+    parse_document(&file, 0, 0..file.len()).map(|d| d.root)
 }
 
 /// Splits a YAML stream into its documents: the byte range of each and the line it starts
@@ -1129,8 +1140,17 @@ impl<'t> Builder<'t> {
                 let children = self.pending.len() - frame.first;
                 // A block collection's end event is zero-width where the next token starts
                 // (often lines later); a flow collection's is its closing bracket.
+                // saphyr stretches the bracket's span over trailing blanks and a comment.
                 let end = match self.pending.last() {
                     Some(last) if start == end && children > 0 => last.end,
+                    _ if start < end
+                        && matches!(
+                            self.doc.file.as_bytes().get(start as usize),
+                            Some(b']' | b'}')
+                        ) =>
+                    {
+                        start + 1
+                    }
                     _ => end,
                 };
                 let first = self.nodes.len() as u32;
@@ -1451,13 +1471,99 @@ mod tests {
     }
 
     #[test]
+    fn positions_count_characters_in_non_ascii_text() {
+        // Columns are characters; byte offsets differ once a line holds `é` or `日本`.
+        let text = "a: é日本\nb: {c: ü, d: [x, 日]}\n\"k\\u00e9\": 'q''uote'\n";
+        let n = parse(text);
+        let root = n.root();
+        assert_eq!(root.str_at(&["a"]), Some("é日本"));
+        let a = root.get("a").unwrap().span();
+        assert_eq!(
+            (a.start, a.end),
+            (Pos { line: 1, col: 3 }, Pos { line: 1, col: 6 })
+        );
+        let d1 = root
+            .at(&["b", "d"])
+            .unwrap()
+            .as_seq()
+            .unwrap()
+            .get(1)
+            .unwrap();
+        assert_eq!(d1.as_str(), Some("日"));
+        assert_eq!(d1.span().start, Pos { line: 2, col: 17 });
+        let c = root.at(&["b", "c"]).unwrap();
+        assert_eq!(c.as_str(), Some("ü"));
+        assert_eq!(c.span().start, Pos { line: 2, col: 7 });
+        // An escaped key and a quote-escaped value are not the text as written.
+        let e = root.entry("ké").unwrap();
+        assert_eq!(e.value.as_str(), Some("q'uote"));
+        assert_eq!(e.key_span().start, Pos { line: 3, col: 0 });
+        assert_eq!(e.value.span().start, Pos { line: 3, col: 11 });
+    }
+
+    #[test]
+    fn aliases_read_as_their_anchor_at_their_own_position() {
+        let n = parse("base: &b {cpu: 1, tags: [a, b]}\ncopy: *b\nkey: &k name\n*k : v\n");
+        let root = n.root();
+        assert_eq!(
+            root.get("copy").unwrap().to_json(),
+            root.get("base").unwrap().to_json()
+        );
+        assert_eq!(root.at(&["copy", "cpu"]).unwrap().as_i64(), Some(1));
+        assert_eq!(
+            root.get("copy").unwrap().span().start,
+            Pos { line: 2, col: 6 }
+        );
+        assert_eq!(
+            root.get("base").unwrap().span().start,
+            Pos { line: 1, col: 6 }
+        );
+        // An alias as a key reads as the anchored string.
+        assert_eq!(root.str_at(&["name"]), Some("v"));
+    }
+
+    #[test]
+    fn keys_of_other_types_read_as_text() {
+        let n = parse("8080: a\ntrue: b\n~: c\n1.5: d\n");
+        let keys: Vec<&str> = n.root().as_map().unwrap().iter().map(|e| e.key).collect();
+        assert_eq!(keys, ["8080", "true", "", "1.5"]);
+        assert_eq!(
+            n.root().entry("8080").unwrap().key_span().end,
+            Pos { line: 1, col: 4 }
+        );
+    }
+
+    #[test]
+    fn block_and_flow_collections_end_where_their_content_does() {
+        let n = parse("a:\n  b: 1\n  c: [x,\n    y]  # comment\n\nd: 2\n");
+        let a = n.root().get("a").unwrap().span();
+        let c = n.root().at(&["a", "c"]).unwrap().span();
+        assert_eq!(
+            (a.start, a.end),
+            (Pos { line: 2, col: 2 }, Pos { line: 4, col: 6 })
+        );
+        assert_eq!(
+            (c.start, c.end),
+            (Pos { line: 3, col: 5 }, Pos { line: 4, col: 6 })
+        );
+    }
+
+    #[test]
+    fn trees_from_json_have_no_positions() {
+        let json = serde_json::json!({"a": [1, -2, 1.5, true, null, "s"], "b": {"c": "d"}});
+        let tree = Tree::from_json(&json);
+        assert_eq!(tree.root().to_json(), json);
+        assert!(!tree.root().at(&["b", "c"]).unwrap().span().is_known());
+    }
+
+    #[test]
     fn split_keeps_line_numbers() {
         let text = "a: 1\n---\nb: 2\n--- # c\nc: 3\n";
         let docs = split_documents(text);
         assert_eq!(docs.len(), 3);
         assert_eq!(docs[1].0, 1);
         let file = Text::new(text.to_string());
-        let d = parse_document(&file, docs[2].1.clone()).unwrap();
+        let d = parse_document(&file, docs[2].0, docs[2].1.clone()).unwrap();
         assert_eq!(
             d.root.unwrap().root().get("c").unwrap().span().start.line,
             5

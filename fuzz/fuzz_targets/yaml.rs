@@ -11,8 +11,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let file = yaml::Text::new(text.to_string());
-    for (_, range) in yaml::split_documents(&file) {
-        if let Ok(parsed) = yaml::parse_document(&file, range) {
+    for (line, range) in yaml::split_documents(&file) {
+        if let Ok(parsed) = yaml::parse_document(&file, line, range) {
             if let Some(tree) = parsed.root {
                 let root = tree.root();
                 // Typed views, positions and the JSON form must not panic on any tree either.

@@ -243,7 +243,7 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
                     let text = yaml::Text::new(text);
                     yaml::split_documents(&text)
                         .par_iter()
-                        .map(|(_, range)| yaml::parse_document(&text, range.clone()))
+                        .map(|(line, range)| yaml::parse_document(&text, *line, range.clone()))
                         .collect()
                 })
                 .collect();

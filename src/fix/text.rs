@@ -123,7 +123,7 @@ impl<'a> Doc<'a> {
             .cloned()
             .ok_or("the document is no longer in the file")?;
         let doc_text = &file.text[range.clone()];
-        let tree = yaml::parse_document(&file.text, range)
+        let tree = yaml::parse_document(&file.text, line, range)
             .map_err(|e| format!("the document no longer parses: {e}"))?
             .root
             .ok_or("the document is empty")?;

@@ -194,6 +194,13 @@ pub(crate) fn inventory_of(docs: &[&str]) -> (Inventory, Vec<workload::ShapeErro
     Inventory::build(objects, &mesh::MeshOptions::default())
 }
 
+fn name_hash(kind: &str, namespace: &str, name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (kind, namespace, name).hash(&mut h);
+    h.finish()
+}
+
 /// The identity of an object in reports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectRef {
@@ -211,7 +218,9 @@ pub type ObjectId = usize;
 pub struct Inventory {
     pub objects: Vec<Object>,
     by_kind: HashMap<String, Vec<ObjectId>>,
-    by_name: HashMap<(String, String, String), ObjectId>,
+    /// (hash of kind, namespace, name; object), sorted: found by binary search and checked
+    /// against the object, so the index holds no copies of the names.
+    by_name: Vec<(u64, ObjectId)>,
     pub workloads: Vec<Workload>,
     /// (namespace, label key, label value) → workloads whose pods carry that label.
     workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
@@ -235,9 +244,9 @@ impl Inventory {
         for (id, o) in inv.objects.iter().enumerate() {
             inv.by_kind.entry(o.kind.clone()).or_default().push(id);
             inv.by_name
-                .entry((o.kind.clone(), o.namespace().to_string(), o.name.clone()))
-                .or_insert(id);
+                .push((name_hash(&o.kind, o.namespace(), &o.name), id));
         }
+        inv.by_name.sort_unstable();
         let (workloads, problems) = workload::extract(&inv.objects);
         for (i, w) in workloads.iter().enumerate() {
             let ns = inv.objects[w.object].namespace().to_string();
@@ -274,10 +283,15 @@ impl Inventory {
             .map(move |&id| (id, &self.objects[id]))
     }
 
+    /// The first object (in input order) with this kind, namespace and name.
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object> {
-        self.by_name
-            .get(&(kind.to_string(), namespace.to_string(), name.to_string()))
-            .map(|&id| &self.objects[id])
+        let hash = name_hash(kind, namespace, name);
+        let from = self.by_name.partition_point(|&(h, _)| h < hash);
+        self.by_name[from..]
+            .iter()
+            .take_while(|&&(h, _)| h == hash)
+            .map(|&(_, id)| &self.objects[id])
+            .find(|o| o.kind == kind && o.namespace() == namespace && o.name == name)
     }
 
     pub fn namespace_labels(&self, namespace: &str) -> Option<Labels> {
