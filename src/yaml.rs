@@ -155,14 +155,12 @@ impl std::ops::Deref for Text {
     }
 }
 
-/// One node as stored: 16 bytes, whatever its kind. Strings are ranges of the file's text
-/// where the scalar is written verbatim (almost every key and value), else ranges of the
-/// tree's pool; a collection's children are consecutive nodes.
+/// One node, decoded: what the tree's readers and its builder work with.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 struct Raw {
-    /// The kind in the low [`KIND_BITS`] bits; a string's length or a collection's size
-    /// (entries of a mapping) above them.
-    head: u32,
+    kind: u32,
+    /// A string's length, a collection's size (entries of a mapping).
+    len: usize,
     /// Byte offsets of the node in the file (both 0 without text).
     start: u32,
     end: u32,
@@ -183,6 +181,10 @@ const MAP: u32 = 7;
 /// Another node's value at this node's position: an alias, or an anchored node (stored once,
 /// where its aliases can find it).
 const REF: u32 = 8;
+/// Storage-only kinds: a string written verbatim in the text as a plain scalar (it starts
+/// and ends where the node does) or in quotes (one byte in from either end).
+const PLAIN_STR: u32 = 9;
+const QUOTED_STR: u32 = 10;
 
 /// Longest string or largest collection a node can hold (the size shares a u32 with the kind).
 const MAX_LEN: usize = (u32::MAX >> KIND_BITS) as usize;
@@ -190,19 +192,98 @@ const MAX_LEN: usize = (u32::MAX >> KIND_BITS) as usize;
 impl Raw {
     fn new(kind: u32, len: usize, start: u32, end: u32, data: u32) -> Raw {
         Raw {
-            head: kind | ((len.min(MAX_LEN) as u32) << KIND_BITS),
+            kind,
+            len: len.min(MAX_LEN),
             start,
             end,
             data,
         }
     }
+}
 
-    fn kind(self) -> u32 {
-        self.head & ((1 << KIND_BITS) - 1)
+/// One node as stored: 12 bytes. What the kind does not imply (a pooled string's place, a
+/// collection's first child and end) is in the store's extras; the common nodes — keys and
+/// values written verbatim — need none.
+#[derive(Clone, Copy, Debug, Default)]
+struct Stored {
+    /// The kind in the low [`KIND_BITS`] bits, a length above them: of the string or
+    /// collection, or of the node's text for the other kinds.
+    head: u32,
+    start: u32,
+    /// Bool: 0 or 1. Int, Float: index into `numbers`. Ref: its target. Pooled strings,
+    /// collections: index into `extras` (when the tree has positions; else the pool offset
+    /// or first child itself).
+    data: u32,
+}
+
+/// The nodes of a tree and what they cannot hold themselves.
+#[derive(Debug, Default)]
+struct Store {
+    nodes: Vec<Stored>,
+    /// (pool offset or first child, end) of the nodes that need it.
+    extras: Vec<(u32, u32)>,
+    /// Nodes read from JSON have no positions, and so no ends to keep.
+    positions: bool,
+}
+
+impl Store {
+    fn len(&self) -> u32 {
+        self.nodes.len() as u32
     }
 
-    fn len(self) -> usize {
-        (self.head >> KIND_BITS) as usize
+    /// Stores a node; returns its id.
+    fn push(&mut self, raw: Raw) -> u32 {
+        let span_len = raw.end.saturating_sub(raw.start) as usize;
+        let (kind, len, data) = match raw.kind {
+            TEXT_STR if raw.data == raw.start && raw.len == span_len => (PLAIN_STR, raw.len, 0),
+            TEXT_STR if raw.data == raw.start + 1 && raw.len + 2 == span_len => {
+                (QUOTED_STR, raw.len, 0)
+            }
+            TEXT_STR | POOL_STR | SEQ | MAP if self.positions => {
+                self.extras.push((raw.data, raw.end));
+                (raw.kind, raw.len, (self.extras.len() - 1) as u32)
+            }
+            TEXT_STR | POOL_STR | SEQ | MAP => (raw.kind, raw.len, raw.data),
+            _ => (raw.kind, span_len, raw.data),
+        };
+        self.nodes.push(Stored {
+            head: kind | ((len.min(MAX_LEN) as u32) << KIND_BITS),
+            start: raw.start,
+            data,
+        });
+        self.len() - 1
+    }
+
+    fn get(&self, id: u32) -> Raw {
+        decode(&self.nodes, &self.extras, self.positions, id)
+    }
+}
+
+fn decode(nodes: &[Stored], extras: &[(u32, u32)], positions: bool, id: u32) -> Raw {
+    let s = nodes[id as usize];
+    let (kind, len) = (
+        s.head & ((1 << KIND_BITS) - 1),
+        (s.head >> KIND_BITS) as usize,
+    );
+    let raw = |kind, data, end| Raw {
+        kind,
+        len,
+        start: s.start,
+        end,
+        data,
+    };
+    match kind {
+        PLAIN_STR => raw(TEXT_STR, s.start, s.start + len as u32),
+        QUOTED_STR => raw(TEXT_STR, s.start + 1, s.start + len as u32 + 2),
+        TEXT_STR | POOL_STR | SEQ | MAP if positions => {
+            let (data, end) = extras[s.data as usize];
+            raw(kind, data, end)
+        }
+        TEXT_STR | POOL_STR | SEQ | MAP => raw(kind, s.data, s.start),
+        _ => Raw {
+            len: 0,
+            ..raw(kind, s.data, s.start + len as u32)
+        },
     }
 }
 
@@ -211,7 +292,9 @@ impl Raw {
 #[derive(Debug, Default)]
 pub struct Tree {
     text: Text,
-    nodes: Box<[Raw]>,
+    nodes: Box<[Stored]>,
+    extras: Box<[(u32, u32)]>,
+    positions: bool,
     pool: Box<str>,
     numbers: Box<[u64]>,
     root: u32,
@@ -232,26 +315,31 @@ impl Tree {
 
     /// Heap bytes the tree holds on its own (the shared text not counted).
     pub fn heap_bytes(&self) -> usize {
-        self.nodes.len() * std::mem::size_of::<Raw>() + self.pool.len() + self.numbers.len() * 8
+        self.nodes.len() * std::mem::size_of::<Stored>()
+            + self.extras.len() * 8
+            + self.pool.len()
+            + self.numbers.len() * 8
     }
 
     /// A tree without positions, from JSON (objects read from a cluster).
     pub fn from_json(json: &serde_json::Value) -> Tree {
         let mut b = JsonBuilder::default();
         let root = b.add(json);
-        b.nodes.push(root);
+        let root = b.store.push(root);
         Tree {
             text: Text::default(),
-            root: (b.nodes.len() - 1) as u32,
-            nodes: b.nodes.into(),
+            root,
+            nodes: b.store.nodes.into(),
+            extras: b.store.extras.into(),
+            positions: false,
             pool: b.pool.into(),
             numbers: b.numbers.into(),
         }
     }
 
     fn str_of(&self, raw: Raw) -> &str {
-        let (start, len) = (raw.data as usize, raw.len());
-        let source: &str = match raw.kind() {
+        let (start, len) = (raw.data as usize, raw.len);
+        let source: &str = match raw.kind {
             TEXT_STR => &self.text,
             POOL_STR => &self.pool,
             _ => return "",
@@ -261,18 +349,22 @@ impl Tree {
 
     /// The node whose value `id` has (through a Ref).
     fn content(&self, id: u32) -> Raw {
-        let raw = self.nodes[id as usize];
-        if raw.kind() == REF {
-            self.nodes[raw.data as usize]
+        let raw = self.raw(id);
+        if raw.kind == REF {
+            self.raw(raw.data)
         } else {
             raw
         }
+    }
+
+    fn raw(&self, id: u32) -> Raw {
+        decode(&self.nodes, &self.extras, self.positions, id)
     }
 }
 
 #[derive(Default)]
 struct JsonBuilder {
-    nodes: Vec<Raw>,
+    store: Store,
     pool: String,
     numbers: Vec<u64>,
 }
@@ -316,8 +408,10 @@ impl JsonBuilder {
     }
 
     fn collection(&mut self, kind: u32, children: Vec<Raw>, len: usize) -> Raw {
-        let first = self.nodes.len() as u32;
-        self.nodes.extend(children);
+        let first = self.store.len();
+        for child in children {
+            self.store.push(child);
+        }
         Raw::new(kind, len, 0, 0, first)
     }
 }
@@ -600,7 +694,7 @@ impl PartialEq for Node<'_> {
 impl<'a> Node<'a> {
     pub fn value(self) -> Value<'a> {
         let raw = self.tree.content(self.id);
-        match raw.kind() {
+        match raw.kind {
             BOOL => Value::Bool(raw.data != 0),
             INT => Value::Int(self.tree.numbers[raw.data as usize] as i64),
             FLOAT => Value::Float(f64::from_bits(self.tree.numbers[raw.data as usize])),
@@ -608,12 +702,12 @@ impl<'a> Node<'a> {
             SEQ => Value::Seq(Seq {
                 tree: self.tree,
                 first: raw.data,
-                len: raw.len() as u32,
+                len: raw.len as u32,
             }),
             MAP => Value::Map(Map {
                 tree: self.tree,
                 first: raw.data,
-                len: raw.len() as u32,
+                len: raw.len as u32,
             }),
             _ => Value::Null,
         }
@@ -633,7 +727,7 @@ impl<'a> Node<'a> {
 
     /// Byte offsets of the node in its file.
     pub fn byte_range(self) -> (usize, usize) {
-        let raw = self.tree.nodes[self.id as usize];
+        let raw = self.tree.raw(self.id);
         (raw.start as usize, raw.end as usize)
     }
 
@@ -1013,7 +1107,7 @@ struct Builder<'t> {
     /// where characters are bytes.
     checkpoints: Vec<u32>,
     /// Finished nodes; children of one collection are consecutive.
-    nodes: Vec<Raw>,
+    store: Store,
     /// Finished nodes whose collection is still open.
     pending: Vec<Raw>,
     frames: Vec<Frame>,
@@ -1041,7 +1135,11 @@ impl<'t> Builder<'t> {
             doc: *doc,
             inserted,
             checkpoints,
-            nodes: Vec::with_capacity(doc.text.len() / 12),
+            store: Store {
+                nodes: Vec::with_capacity(doc.text.len() / 12),
+                extras: Vec::new(),
+                positions: true,
+            },
             pending: Vec::new(),
             frames: Vec::new(),
             pool: String::new(),
@@ -1054,12 +1152,14 @@ impl<'t> Builder<'t> {
     }
 
     fn finish(self) -> Option<Tree> {
-        let mut nodes = self.nodes;
-        nodes.push(self.root?);
+        let mut store = self.store;
+        let root = store.push(self.root?);
         Some(Tree {
             text: self.doc.file.clone(),
-            root: (nodes.len() - 1) as u32,
-            nodes: nodes.into(),
+            root,
+            nodes: store.nodes.into(),
+            extras: store.extras.into(),
+            positions: true,
             pool: self.pool.into(),
             numbers: self.numbers.into(),
         })
@@ -1153,8 +1253,10 @@ impl<'t> Builder<'t> {
                     }
                     _ => end,
                 };
-                let first = self.nodes.len() as u32;
-                self.nodes.extend(self.pending.drain(frame.first..));
+                let first = self.store.len();
+                for child in self.pending.drain(frame.first..) {
+                    self.store.push(child);
+                }
                 let (kind, len) = if frame.map {
                     (MAP, children / 2)
                 } else {
@@ -1241,8 +1343,7 @@ impl<'t> Builder<'t> {
         if anchor == 0 {
             return raw;
         }
-        self.nodes.push(raw);
-        let id = (self.nodes.len() - 1) as u32;
+        let id = self.store.push(raw);
         self.anchors.insert(anchor, id);
         Raw::new(REF, 0, raw.start, raw.end, id)
     }
@@ -1252,11 +1353,11 @@ impl<'t> Builder<'t> {
         let mut stack = vec![id];
         while let Some(id) = stack.pop() {
             count += 1;
-            let raw = self.nodes[id as usize];
-            match raw.kind() {
+            let raw = self.store.get(id);
+            match raw.kind {
                 REF => stack.push(raw.data),
-                SEQ => stack.extend(raw.data..raw.data + raw.len() as u32),
-                MAP => stack.extend((0..raw.len() as u32).map(|i| raw.data + 2 * i + 1)),
+                SEQ => stack.extend(raw.data..raw.data + raw.len as u32),
+                MAP => stack.extend((0..raw.len as u32).map(|i| raw.data + 2 * i + 1)),
                 _ => {}
             }
         }
@@ -1264,8 +1365,8 @@ impl<'t> Builder<'t> {
     }
 
     fn str_of(&self, raw: Raw) -> Cow<'_, str> {
-        let (start, len) = (raw.data as usize, raw.len());
-        match raw.kind() {
+        let (start, len) = (raw.data as usize, raw.len);
+        match raw.kind {
             TEXT_STR => Cow::Borrowed(self.doc.file.get(start..start + len).unwrap_or_default()),
             POOL_STR => Cow::Borrowed(self.pool.get(start..start + len).unwrap_or_default()),
             INT => Cow::Owned((self.numbers[raw.data as usize] as i64).to_string()),
@@ -1293,11 +1394,11 @@ impl<'t> Builder<'t> {
             return Ok(());
         }
         // Keys are strings: `8080:` and `true:` read as the text Kubernetes would see.
-        let key_raw = match raw.kind() {
-            REF => self.nodes[raw.data as usize],
+        let key_raw = match raw.kind {
+            REF => self.store.get(raw.data),
             _ => raw,
         };
-        if matches!(key_raw.kind(), SEQ | MAP) {
+        if matches!(key_raw.kind, SEQ | MAP) {
             return Err(YamlError {
                 message: "a mapping key must be a plain value, not a collection (an unrendered template such as `{{ ... }}`?)".into(),
                 pos: self.pos(span.start),
@@ -1330,7 +1431,7 @@ impl<'t> Builder<'t> {
                 pos: self.pos(span.start),
             });
         }
-        let stored = match key_raw.kind() {
+        let stored = match key_raw.kind {
             TEXT_STR | POOL_STR => raw,
             // A non-string key keeps its text as the key.
             _ => {
@@ -1554,6 +1655,40 @@ mod tests {
         let tree = Tree::from_json(&json);
         assert_eq!(tree.root().to_json(), json);
         assert!(!tree.root().at(&["b", "c"]).unwrap().span().is_known());
+    }
+
+    #[test]
+    fn stored_nodes_read_back_as_stored() {
+        for positions in [true, false] {
+            let mut store = Store {
+                positions,
+                ..Store::default()
+            };
+            let at = |start: u32, end: u32| if positions { (start, end) } else { (0, 0) };
+            let mut raws = Vec::new();
+            for (kind, len, (start, end), data) in [
+                (TEXT_STR, 4, at(10, 14), 10), // plain, verbatim
+                (TEXT_STR, 4, at(10, 16), 11), // quoted, verbatim
+                (TEXT_STR, 4, at(10, 20), 12), // verbatim elsewhere in its span
+                (POOL_STR, 7, at(30, 40), 3),  // decoded into the pool
+                (SEQ, 2, at(50, 60), 0),
+                (MAP, 1, at(61, 70), 2),
+                (REF, 0, at(71, 73), 4),
+                (NULL, 0, at(80, 80), 0),
+                (BOOL, 0, at(81, 85), 1),
+                (INT, 0, at(86, 90), 0),
+                (FLOAT, 0, at(91, 95), 1),
+            ] {
+                if !positions && kind == TEXT_STR {
+                    continue;
+                }
+                let raw = Raw::new(kind, len, start, end, data);
+                raws.push((store.push(raw), raw));
+            }
+            for (id, raw) in raws {
+                assert_eq!(store.get(id), raw, "positions {positions}");
+            }
+        }
     }
 
     #[test]
