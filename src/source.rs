@@ -187,8 +187,12 @@ pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sy
             parse_file(file, path, read_bytes(p))
         })
         .collect();
+    // Sized up front: the object list is the largest vector of the run, and growing it by
+    // doubling would hold up to twice its size at the peak.
     let mut loaded = Loaded {
         unreadable,
+        files: Vec::with_capacity(parsed.len()),
+        objects: Vec::with_capacity(parsed.iter().map(|r| r.objects.len()).sum()),
         ..Loaded::default()
     };
     for r in parsed {
@@ -430,18 +434,21 @@ fn add_document(
     result: &mut FileResult,
 ) {
     let root = tree.node(id);
-    let span = root.span();
-    let problem = |message: String| ReadProblem {
-        file,
-        span: Span {
-            start: span.start,
-            end: Pos {
-                line: span.start.line,
-                col: span.start.col + 1,
+    // Positions only for what is reported: working one out builds the file's line index.
+    let problem = |message: String| {
+        let start = root.span().start;
+        ReadProblem {
+            file,
+            span: Span {
+                start,
+                end: Pos {
+                    line: start.line,
+                    col: start.col + 1,
+                },
             },
-        },
-        severity: Severity::Error,
-        message,
+            severity: Severity::Error,
+            message,
+        }
     };
     if !root.is_map() {
         result.problems.push(problem(format!(
@@ -463,7 +470,7 @@ fn add_document(
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
         result.notes.push(Note {
             file: Some(file),
-            line: span.start.line,
+            line: root.span().start.line,
             message: "document has no apiVersion/kind; not a Kubernetes object, skipped".into(),
         });
         return;
