@@ -84,8 +84,13 @@ fn main() {
         eprintln!("warning: this is a debug build; run with `cargo run --release --bin istio-preflight-bench` for meaningful numbers");
     }
     println!("{}", machine());
+    let base_kib = baseline_kib();
     println!(
-        "{:<26} {:>8} {:>6} {:>8} | {:>9} {:>9} {:>6} | {:>9} | {:>5} | {:>9} {:>9} {:>6}",
+        "process baseline (check of an empty directory): {:.1} MiB peak; `net×` is check's peak above it per input byte",
+        base_kib as f64 / 1024.0
+    );
+    println!(
+        "{:<26} {:>8} {:>6} {:>8} | {:>9} {:>9} {:>6} | {:>9} | {:>5} | {:>9} {:>9} {:>6} {:>5}",
         "input",
         "objects",
         "files",
@@ -97,7 +102,8 @@ fn main() {
         "cores",
         "parse MiB",
         "check MiB",
-        "×input"
+        "×input",
+        "net×"
     );
     if args.only != Some(Only::Generated) {
         let root = args
@@ -106,7 +112,7 @@ fn main() {
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
         let inputs = vec![root.join("apps"), root.join("bulk")];
         if inputs.iter().all(|p| p.is_dir()) {
-            report("corpus apps+bulk", &inputs, args.runs);
+            report("corpus apps+bulk", &inputs, args.runs, base_kib);
         } else {
             println!(
                 "corpus apps+bulk: skipped, {} has no apps/ and bulk/ (pass --corpus DIR)",
@@ -132,6 +138,7 @@ fn main() {
                 &format!("generated {n}"),
                 std::slice::from_ref(&estate),
                 args.runs,
+                base_kib,
             );
             if !keep {
                 let _ = std::fs::remove_dir_all(&estate);
@@ -146,7 +153,7 @@ fn main() {
 
 /// Measures the three modes on one input, interleaved so that a burst of load elsewhere on
 /// the machine hits all three alike, and prints one row.
-fn report(label: &str, inputs: &[PathBuf], runs: usize) {
+fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) {
     let (files, _) = source::discover(inputs);
     let bytes: u64 = files
         .iter()
@@ -168,7 +175,7 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize) {
     let [parse, check, human] = samples.map(|s| summarize(&s));
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "{:<26} {:>8} {:>6} {:>8.1} | {:>9.0} {:>9.0} {:>6.2} | {:>9.0} | {:>5.2} | {:>9.0} {:>9.0} {:>6.2}",
+        "{:<26} {:>8} {:>6} {:>8.1} | {:>9.0} {:>9.0} {:>6.2} | {:>9.0} | {:>5.2} | {:>9.0} {:>9.0} {:>6.2} {:>5.2}",
         label,
         check.objects,
         files.len(),
@@ -181,7 +188,21 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize) {
         parse.peak_kib as f64 / 1024.0,
         check.peak_kib as f64 / 1024.0,
         (check.peak_kib * 1024) as f64 / bytes.max(1) as f64,
+        (check.peak_kib.saturating_sub(base_kib) * 1024) as f64 / bytes.max(1) as f64,
     );
+}
+
+/// Peak memory of a `check` that reads nothing: the binary, the runtime, the thread pool and
+/// the embedded release data, which every run pays whatever its input.
+fn baseline_kib() -> u64 {
+    let empty = std::env::temp_dir().join(format!(
+        "istio-preflight-bench-empty-{}",
+        std::process::id()
+    ));
+    let _ = std::fs::create_dir_all(&empty);
+    let base = child("check", std::slice::from_ref(&empty)).map_or(0, |s| s.peak_kib);
+    let _ = std::fs::remove_dir_all(&empty);
+    base
 }
 
 /// Median time (and the CPU time of that run), largest peak.
