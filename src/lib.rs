@@ -145,6 +145,12 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
         .map(baseline::Baseline::read)
         .transpose()?;
     let selected = selection.rules();
+    // The embedded release data takes as long to parse as a thousand objects do; parse it
+    // beside the input rather than after it, when the first rule asks. Rules wait for it
+    // through the same `OnceLock`.
+    let release_data = std::thread::spawn(|| {
+        release::data();
+    });
     let (mut loaded, cluster_context) = if args.cluster {
         let kinds = cluster::kinds_for(&selected);
         let progress = args.format == emit::Format::Human;
@@ -177,6 +183,9 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
         ..options
     };
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
+    // A panic there would be a bug in the embedded data, which the tests parse; the rules
+    // would report it again on first use.
+    let _ = release_data.join();
     // Rules that read a kind the read could not see would report a false picture: they do
     // not run, and IPF002 names them.
     let blocked: Vec<String> = inventory
