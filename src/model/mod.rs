@@ -209,7 +209,7 @@ impl Inventory {
         let (workloads, problems) = workload::extract(&inv.objects);
         for (i, w) in workloads.iter().enumerate() {
             let ns = inv.objects[w.object].namespace().to_string();
-            for (k, v) in &w.pod_labels {
+            for (k, v) in w.pod_labels.iter() {
                 inv.workloads_by_label
                     .entry((ns.clone(), k.clone(), v.clone()))
                     .or_default()
