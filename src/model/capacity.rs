@@ -1,10 +1,8 @@
 //! Room for more pods: what a pod requests (as the scheduler adds it up) and what is left on
 //! Nodes after the pods in the input.
 
-use k8s_openapi::api::core::v1::{Container, PodSpec, Toleration};
-
 use super::quantity::Quantity;
-use super::workload::WorkloadKind;
+use super::workload::{Amount, ContainerFacts, PodSpecFacts, Toleration, WorkloadKind};
 use super::{Inventory, ObjectId};
 use crate::yaml::Node;
 
@@ -16,19 +14,19 @@ pub struct Resources {
 
 /// A container's request for a resource: `requests`, else `limits` (the API server copies
 /// a limit into a missing request), else nothing.
-fn container_request(c: &Container, resource: &str) -> Quantity {
+fn container_request(c: &ContainerFacts, resource: &str) -> Quantity {
     let Some(r) = &c.resources else {
         return Quantity::ZERO;
     };
-    r.requests
-        .as_ref()
-        .and_then(|m| m.get(resource))
-        .or_else(|| r.limits.as_ref().and_then(|m| m.get(resource)))
-        .and_then(|q| Quantity::parse(&q.0))
-        .unwrap_or(Quantity::ZERO)
+    match r.requests.get(resource) {
+        Amount::Absent => r.limits.get(resource),
+        written => written,
+    }
+    .quantity()
+    .unwrap_or(Quantity::ZERO)
 }
 
-fn container_resources(c: &Container) -> Resources {
+fn container_resources(c: &ContainerFacts) -> Resources {
     Resources {
         cpu: container_request(c, "cpu"),
         memory: container_request(c, "memory"),
@@ -37,7 +35,7 @@ fn container_resources(c: &Container) -> Resources {
 
 /// What the scheduler reserves for a pod: the app containers plus restartable (native
 /// sidecar) init containers, or the largest one-shot init container if that is more.
-pub fn pod_requests(spec: &PodSpec) -> Resources {
+pub fn pod_requests(spec: &PodSpecFacts) -> Resources {
     let mut sum = Resources::default();
     let add = |sum: &mut Resources, r: Resources| {
         sum.cpu = sum.cpu.saturating_add(r.cpu);
@@ -47,9 +45,9 @@ pub fn pod_requests(spec: &PodSpec) -> Resources {
         add(&mut sum, container_resources(c));
     }
     let mut init_max = Resources::default();
-    for c in spec.init_containers.as_deref().unwrap_or_default() {
+    for c in &spec.init_containers {
         let r = container_resources(c);
-        if c.restart_policy.as_deref() == Some("Always") {
+        if c.restart_always {
             add(&mut sum, r);
         } else {
             init_max.cpu = init_max.cpu.max(r.cpu);
@@ -181,9 +179,11 @@ fn tolerates(tol: &Toleration, taint: Node) -> bool {
 mod tests {
     use super::*;
 
-    fn spec(yaml: &str) -> PodSpec {
+    fn spec(yaml: &str) -> PodSpecFacts {
         let node = crate::yaml::parse_str(yaml).unwrap().unwrap();
-        serde_json::from_value(node.root().to_json()).unwrap()
+        serde_json::from_value::<k8s_openapi::api::core::v1::PodSpec>(node.root().to_json())
+            .unwrap()
+            .into()
     }
 
     #[test]
@@ -203,7 +203,11 @@ mod tests {
         let taint = crate::yaml::parse_str("{key: dedicated, value: infra, effect: NoSchedule}")
             .unwrap()
             .unwrap();
-        let tol = |y: &str| -> Toleration { serde_json::from_str(y).unwrap() };
+        let tol = |y: &str| -> Toleration {
+            serde_json::from_str::<k8s_openapi::api::core::v1::Toleration>(y)
+                .unwrap()
+                .into()
+        };
         assert!(tolerates(&tol(r#"{"operator":"Exists"}"#), taint.root()));
         assert!(tolerates(
             &tol(r#"{"key":"dedicated","operator":"Equal","value":"infra"}"#),

@@ -40,16 +40,10 @@ pub struct Component {
 /// `istio: *gateway` label that istioctl and the gateway chart put on it. Injected sidecars
 /// run `proxy sidecar` and are not components.
 fn is_gateway(w: &Workload) -> bool {
-    let Some(c) = w.spec.containers.iter().find(|c| c.name == "istio-proxy") else {
+    let Some(c) = w.spec.containers.iter().find(|c| &*c.name == "istio-proxy") else {
         return false;
     };
-    let router = c
-        .args
-        .as_deref()
-        .unwrap_or_default()
-        .iter()
-        .any(|a| a == "router");
-    router || w.label("istio").is_some_and(|v| v.ends_with("gateway"))
+    c.router_mode || w.label("istio").is_some_and(|v| v.ends_with("gateway"))
 }
 
 fn kind_of(w: &Workload, container_image: &str) -> Option<ComponentKind> {

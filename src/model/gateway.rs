@@ -35,22 +35,18 @@ pub fn gateway_install(w: &Workload) -> Option<GatewayInstall> {
         c.image
             .as_deref()
             .is_some_and(|i| image_name(i) == "proxyv2")
-            && c.args
-                .as_deref()
-                .unwrap_or_default()
-                .iter()
-                .any(|a| a == "router")
+            && c.router_mode
     });
     if let Some(c) = router {
         return Some(GatewayInstall::Installer {
-            image: c.image.clone().unwrap_or_default(),
+            image: c.image.as_deref().unwrap_or_default().to_string(),
         });
     }
     let auto = w
         .spec
         .containers
         .iter()
-        .any(|c| c.name == "istio-proxy" && c.image.as_deref() == Some("auto"));
+        .any(|c| &*c.name == "istio-proxy" && c.image.as_deref() == Some("auto"));
     let gateway_template = w.annotation("inject.istio.io/templates") == Some("gateway");
     let gateway_label = w.label("istio").is_some_and(|v| v.contains("gateway"));
     if auto && (gateway_template || gateway_label) {

@@ -443,7 +443,7 @@ impl Mesh {
             &ns_labels,
             &w.pod_labels,
             &w.pod_annotations,
-            w.spec.host_network.unwrap_or(false),
+            w.spec.host_network,
             self.enable_namespaces_by_default(),
         ) {
             Requested::None => Membership::None,

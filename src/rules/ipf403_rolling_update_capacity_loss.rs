@@ -193,14 +193,7 @@ fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     }
     // A surge pod needs the same host port as the old one on the same node and never
     // schedules; those DaemonSets cannot avoid the gap.
-    let host_ports = w.spec.containers.iter().any(|c| {
-        c.ports
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .any(|p| p.host_port.is_some())
-    });
-    if host_ports {
+    if w.spec.containers.iter().any(|c| c.host_port) {
         return;
     }
     let rolling = FieldPath::parse("/spec/updateStrategy/rollingUpdate");

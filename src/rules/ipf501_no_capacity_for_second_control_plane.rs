@@ -287,16 +287,16 @@ fn limit_ranges(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sin
                         .containers
                         .iter()
                         .flat_map(|c| {
-                            let r = c.resources.as_ref();
-                            [
-                                ("requests", r.and_then(|r| r.requests.as_ref())),
-                                ("limits", r.and_then(|r| r.limits.as_ref())),
-                            ]
-                            .into_iter()
-                            .filter_map(move |(which, m)| {
-                                let q = m?.get(resource).and_then(|q| Quantity::parse(&q.0))?;
-                                Some((format!("container {} {which} {}", c.name, kind.show(q)), q))
-                            })
+                            let r = c.resources.unwrap_or_default();
+                            [("requests", r.requests), ("limits", r.limits)]
+                                .into_iter()
+                                .filter_map(move |(which, amounts)| {
+                                    let q = amounts.get(resource).quantity()?;
+                                    Some((
+                                        format!("container {} {which} {}", c.name, kind.show(q)),
+                                        q,
+                                    ))
+                                })
                         })
                         .collect(),
                     "Pod" => {
@@ -336,8 +336,7 @@ fn nodes(inv: &Inventory, add: &Addition, sink: &mut Sink) {
     if inv.of_kind("Node").next().is_none() {
         return;
     }
-    let tolerations = add.istiod.spec.tolerations.as_deref().unwrap_or_default();
-    let (rooms, skipped) = node_rooms(inv, tolerations);
+    let (rooms, skipped) = node_rooms(inv, &add.istiod.spec.tolerations);
     let fit: i128 = rooms.iter().map(|r| r.fits(add.per_pod)).sum();
     if fit >= add.pods {
         return;
