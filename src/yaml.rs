@@ -236,29 +236,26 @@ impl Raw {
     }
 }
 
-/// One node as stored: 12 bytes. What the kind does not imply (a pooled string's place, a
-/// collection's first child and end) is in the store's extras; the common nodes — keys and
-/// values written verbatim — need none.
+/// One node as stored: 8 bytes. Keys and values written verbatim in the text — nearly all
+/// of them — need nothing else: their kind and length say where their text and their end
+/// are. What other kinds need (a collection's first child, size and end, a number's value)
+/// is in the store's side table, where the node points.
 #[derive(Clone, Copy, Debug, Default)]
 struct Stored {
-    /// The kind in the low [`KIND_BITS`] bits, a length above them: of the string or
-    /// collection, or of the node's text for the other kinds.
+    /// The kind in the low [`KIND_BITS`] bits. Above them: a verbatim string's length, the
+    /// text length of a null, the text length and value of a boolean, or an index into
+    /// `side` for every other kind.
     head: u32,
     start: u32,
-    /// Bool: 0 or 1. Int, Float: index into `numbers`. Ref: its target. Pooled strings,
-    /// collections: index into `extras` (when the tree has positions; else the pool offset
-    /// or first child itself).
-    data: u32,
 }
 
 /// The nodes of a tree and what they cannot hold themselves.
 #[derive(Debug, Default)]
 struct Store {
     nodes: Vec<Stored>,
-    /// (pool offset or first child, end) of the nodes that need it.
-    extras: Vec<(u32, u32)>,
-    /// Nodes read from JSON have no positions, and so no ends to keep.
-    positions: bool,
+    /// `[data, end]` of numbers and references, `[data, end, len]` of other strings and
+    /// of collections.
+    side: Vec<u32>,
 }
 
 impl Store {
@@ -266,59 +263,65 @@ impl Store {
         self.nodes.len() as u32
     }
 
+    /// Whether another node may be stored: side indexes share a u32 with the kind.
+    fn is_full(&self) -> bool {
+        self.side.len() + 3 > MAX_LEN
+    }
+
     /// Stores a node; returns its id.
     fn push(&mut self, raw: Raw) -> u32 {
         let span_len = raw.end.saturating_sub(raw.start) as usize;
-        let (kind, len, data) = match raw.kind {
-            TEXT_STR if raw.data == raw.start && raw.len == span_len => (PLAIN_STR, raw.len, 0),
+        let side = self.side.len();
+        let (kind, payload) = match raw.kind {
+            TEXT_STR if raw.data == raw.start && raw.len == span_len => (PLAIN_STR, raw.len),
             TEXT_STR if raw.data == raw.start + 1 && raw.len + 2 == span_len => {
-                (QUOTED_STR, raw.len, 0)
+                (QUOTED_STR, raw.len)
             }
-            TEXT_STR | POOL_STR | SEQ | MAP if self.positions => {
-                self.extras.push((raw.data, raw.end));
-                (raw.kind, raw.len, (self.extras.len() - 1) as u32)
+            NULL => (NULL, span_len),
+            BOOL => (BOOL, span_len << 1 | (raw.data & 1) as usize),
+            INT | FLOAT | REF => {
+                self.side.extend([raw.data, raw.end]);
+                (raw.kind, side)
             }
-            TEXT_STR | POOL_STR | SEQ | MAP => (raw.kind, raw.len, raw.data),
-            _ => (raw.kind, span_len, raw.data),
+            _ => {
+                self.side
+                    .extend([raw.data, raw.end, raw.len.min(MAX_LEN) as u32]);
+                (raw.kind, side)
+            }
         };
         self.nodes.push(Stored {
-            head: kind | ((len.min(MAX_LEN) as u32) << KIND_BITS),
+            head: kind | ((payload.min(MAX_LEN) as u32) << KIND_BITS),
             start: raw.start,
-            data,
         });
         self.len() - 1
     }
 
     fn get(&self, id: u32) -> Raw {
-        decode(&self.nodes, &self.extras, self.positions, id)
+        decode(&self.nodes, &self.side, id)
     }
 }
 
-fn decode(nodes: &[Stored], extras: &[(u32, u32)], positions: bool, id: u32) -> Raw {
+fn decode(nodes: &[Stored], side: &[u32], id: u32) -> Raw {
     let s = nodes[id as usize];
-    let (kind, len) = (
+    let (kind, p) = (
         s.head & ((1 << KIND_BITS) - 1),
         (s.head >> KIND_BITS) as usize,
     );
-    let raw = |kind, data, end| Raw {
+    let raw = |kind, len, data, end| Raw {
         kind,
         len,
         start: s.start,
         end,
         data,
     };
+    let at = |i: usize| side.get(p + i).copied().unwrap_or_default();
     match kind {
-        PLAIN_STR => raw(TEXT_STR, s.start, s.start + len as u32),
-        QUOTED_STR => raw(TEXT_STR, s.start + 1, s.start + len as u32 + 2),
-        TEXT_STR | POOL_STR | SEQ | MAP if positions => {
-            let (data, end) = extras[s.data as usize];
-            raw(kind, data, end)
-        }
-        TEXT_STR | POOL_STR | SEQ | MAP => raw(kind, s.data, s.start),
-        _ => Raw {
-            len: 0,
-            ..raw(kind, s.data, s.start + len as u32)
-        },
+        PLAIN_STR => raw(TEXT_STR, p, s.start, s.start + p as u32),
+        QUOTED_STR => raw(TEXT_STR, p, s.start + 1, s.start + p as u32 + 2),
+        NULL => raw(NULL, 0, 0, s.start + p as u32),
+        BOOL => raw(BOOL, 0, (p & 1) as u32, s.start + (p >> 1) as u32),
+        INT | FLOAT | REF => raw(kind, 0, at(0), at(1)),
+        _ => raw(kind, at(2) as usize, at(0), at(1)),
     }
 }
 
@@ -328,8 +331,7 @@ fn decode(nodes: &[Stored], extras: &[(u32, u32)], positions: bool, id: u32) -> 
 pub struct Tree {
     text: Text,
     nodes: Box<[Stored]>,
-    extras: Box<[(u32, u32)]>,
-    positions: bool,
+    side: Box<[u32]>,
     pool: Box<str>,
     numbers: Box<[u64]>,
     root: u32,
@@ -348,14 +350,6 @@ impl Tree {
         Node { tree: self, id }
     }
 
-    /// Heap bytes the tree holds on its own (the shared text not counted).
-    pub fn heap_bytes(&self) -> usize {
-        self.nodes.len() * std::mem::size_of::<Stored>()
-            + self.extras.len() * 8
-            + self.pool.len()
-            + self.numbers.len() * 8
-    }
-
     /// A tree without positions, from JSON (objects read from a cluster).
     pub fn from_json(json: &serde_json::Value) -> Tree {
         let mut b = JsonBuilder::default();
@@ -365,8 +359,7 @@ impl Tree {
             text: Text::default(),
             root,
             nodes: b.store.nodes.into(),
-            extras: b.store.extras.into(),
-            positions: false,
+            side: b.store.side.into(),
             pool: b.pool.into(),
             numbers: b.numbers.into(),
         }
@@ -393,7 +386,7 @@ impl Tree {
     }
 
     fn raw(&self, id: u32) -> Raw {
-        decode(&self.nodes, &self.extras, self.positions, id)
+        decode(&self.nodes, &self.side, id)
     }
 }
 
@@ -1172,8 +1165,7 @@ impl<'t> Builder<'t> {
             checkpoints,
             store: Store {
                 nodes: Vec::with_capacity(doc.text.len() / 12),
-                extras: Vec::new(),
-                positions: true,
+                side: Vec::new(),
             },
             pending: Vec::new(),
             frames: Vec::new(),
@@ -1193,8 +1185,7 @@ impl<'t> Builder<'t> {
             text: self.doc.file.clone(),
             root,
             nodes: store.nodes.into(),
-            extras: store.extras.into(),
-            positions: true,
+            side: store.side.into(),
             pool: self.pool.into(),
             numbers: self.numbers.into(),
         })
@@ -1237,6 +1228,12 @@ impl<'t> Builder<'t> {
     }
 
     fn event(&mut self, event: Event<'_>, span: RawSpan) -> Result<(), YamlError> {
+        if self.store.is_full() {
+            return Err(YamlError {
+                message: "document has too many nodes to hold; split it".into(),
+                pos: self.pos(span.start),
+            });
+        }
         let (start, end) = (self.offset(span.start), self.offset(span.end));
         match event {
             Event::Scalar(text, style, anchor, tag) => {
@@ -1694,35 +1691,30 @@ mod tests {
 
     #[test]
     fn stored_nodes_read_back_as_stored() {
-        for positions in [true, false] {
-            let mut store = Store {
-                positions,
-                ..Store::default()
-            };
-            let at = |start: u32, end: u32| if positions { (start, end) } else { (0, 0) };
-            let mut raws = Vec::new();
-            for (kind, len, (start, end), data) in [
-                (TEXT_STR, 4, at(10, 14), 10), // plain, verbatim
-                (TEXT_STR, 4, at(10, 16), 11), // quoted, verbatim
-                (TEXT_STR, 4, at(10, 20), 12), // verbatim elsewhere in its span
-                (POOL_STR, 7, at(30, 40), 3),  // decoded into the pool
-                (SEQ, 2, at(50, 60), 0),
-                (MAP, 1, at(61, 70), 2),
-                (REF, 0, at(71, 73), 4),
-                (NULL, 0, at(80, 80), 0),
-                (BOOL, 0, at(81, 85), 1),
-                (INT, 0, at(86, 90), 0),
-                (FLOAT, 0, at(91, 95), 1),
-            ] {
-                if !positions && kind == TEXT_STR {
-                    continue;
-                }
-                let raw = Raw::new(kind, len, start, end, data);
-                raws.push((store.push(raw), raw));
-            }
-            for (id, raw) in raws {
-                assert_eq!(store.get(id), raw, "positions {positions}");
-            }
+        let mut store = Store::default();
+        let mut raws = Vec::new();
+        for (kind, len, start, end, data) in [
+            (TEXT_STR, 4, 10, 14, 10), // plain, verbatim
+            (TEXT_STR, 4, 10, 16, 11), // quoted, verbatim
+            (TEXT_STR, 4, 10, 20, 12), // verbatim elsewhere in its span
+            (POOL_STR, 7, 30, 40, 3),  // decoded into the pool
+            (POOL_STR, 7, 0, 0, 3),    // from JSON: no position
+            (SEQ, 2, 50, 60, 0),
+            (MAP, 1, 61, 70, 2),
+            (MAP, 1, 0, 0, 2),
+            (REF, 0, 71, 73, 4),
+            (NULL, 0, 80, 80, 0),
+            (NULL, 0, 80, 84, 0),
+            (BOOL, 0, 81, 85, 1),
+            (BOOL, 0, 81, 86, 0),
+            (INT, 0, 86, 90, 0),
+            (FLOAT, 0, 91, 95, 1),
+        ] {
+            let raw = Raw::new(kind, len, start, end, data);
+            raws.push((store.push(raw), raw));
+        }
+        for (id, raw) in raws {
+            assert_eq!(store.get(id), raw);
         }
     }
 
