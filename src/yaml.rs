@@ -111,8 +111,11 @@ impl Text {
         let from = lines.starts[index / LINES_PER_START] as usize;
         match index % LINES_PER_START {
             0 => Some(from),
-            skip => self.text[from..]
-                .match_indices('\n')
+            // Lines are short: a byte loop beats a memchr call per line.
+            skip => self.text.as_bytes()[from..]
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| b == b'\n')
                 .nth(skip - 1)
                 .map(|(i, _)| from + i + 1),
         }
@@ -158,7 +161,7 @@ impl Text {
             .saturating_sub(1);
         let from = lines.starts.get(block).map_or(0, |&s| s as usize);
         let between = self.text.get(from..offset).unwrap_or_default();
-        let breaks = between.matches('\n').count();
+        let breaks = between.bytes().filter(|&b| b == b'\n').count();
         let before = &between[between.rfind('\n').map_or(0, |i| i + 1)..];
         let col = if before.is_ascii() {
             before.len()
