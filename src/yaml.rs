@@ -7,6 +7,12 @@
 //! reports a start and end position for every event and never panics on bad input. Building
 //! the tree ourselves also lets us bound alias expansion and nesting depth, which no
 //! off-the-shelf loader does.
+//!
+//! The whole input stays in memory while the rules run, so the tree is built to be small: a
+//! [`Tree`] is one array of 8-byte nodes per document, strings are ranges of the file's text
+//! (shared, never copied) wherever they are written verbatim, and positions are byte offsets
+//! that become line and column only when a diagnostic asks. [`Node`] is a copyable handle
+//! into it.
 
 pub mod de;
 
