@@ -13,6 +13,8 @@ pub mod config;
 pub mod diagnostic;
 pub mod emit;
 pub mod engine;
+#[cfg(test)]
+mod fingerprint;
 pub mod fix;
 pub mod generate;
 pub mod glob;

@@ -20,13 +20,9 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/schemas.rs"));
 }
 
-const RELEASES_YAML: &str = include_str!("../rules/releases.yaml");
-const CRDS_YAML: &str = include_str!("../rules/crds.yaml");
-const SCHEMA_INDEX_YAML: &str = include_str!("../rules/schemas/index.yaml");
-const REMOVED_APIS_YAML: &str = include_str!("../rules/removed-apis.yaml");
-const ANNOTATIONS_YAML: &str = include_str!("../rules/annotations.yaml");
-const INSTALL_SETTINGS_YAML: &str = include_str!("../rules/install-settings.yaml");
-const BEHAVIOR_CHANGES_YAML: &str = include_str!("../rules/behavior-changes.yaml");
+mod files {
+    include!(concat!(env!("OUT_DIR"), "/release_data.rs"));
+}
 
 /// One embedded schema file, parsed and compiled on first use.
 #[derive(Debug)]
@@ -471,21 +467,37 @@ impl ReleaseData {
     }
 }
 
-fn parse<T: serde::de::DeserializeOwned>(name: &str, text: &str) -> T {
-    let node = yaml::parse_str(text)
+/// One release data file, from its JSON form when the build found it fresh, else from the
+/// YAML (see `build.rs`).
+fn parse<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    let (_, yaml, json) = files::RELEASE_DATA
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .unwrap_or_else(|| panic!("rules/{name} is not embedded"));
+    if let Some(json) = json {
+        let mut de = serde_json::Deserializer::from_str(json);
+        return serde_path_to_error::deserialize(&mut de)
+            .unwrap_or_else(|e| panic!("rules/{name} (as JSON): {e}"));
+    }
+    serde_path_to_error::deserialize(yaml_as_json(name, yaml))
         .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
-        .unwrap_or_else(|| panic!("rules/{name} is empty"));
-    serde_path_to_error::deserialize(node.root().to_json())
+}
+
+fn yaml_as_json(name: &str, yaml: &str) -> serde_json::Value {
+    yaml::parse_str(yaml)
         .unwrap_or_else(|e| panic!("rules/{name}: {e}"))
+        .unwrap_or_else(|| panic!("rules/{name} is empty"))
+        .root()
+        .to_json()
 }
 
 /// The embedded release data, parsed on first use.
 pub fn data() -> &'static ReleaseData {
     static DATA: OnceLock<ReleaseData> = OnceLock::new();
     DATA.get_or_init(|| {
-        let releases: ReleasesFile = parse("releases.yaml", RELEASES_YAML);
-        let crds: CrdsFile = parse("crds.yaml", CRDS_YAML);
-        let schema_index: SchemaIndex = parse("schemas/index.yaml", SCHEMA_INDEX_YAML);
+        let releases: ReleasesFile = parse("releases.yaml");
+        let crds: CrdsFile = parse("crds.yaml");
+        let schema_index: SchemaIndex = parse("schemas/index.yaml");
         ReleaseData {
             data_as_of: releases.data_as_of,
             policy: releases.policy,
@@ -496,14 +508,10 @@ pub fn data() -> &'static ReleaseData {
                 .map(|r| (r.minor.clone(), r))
                 .collect(),
             schema_index,
-            removed_apis: parse("removed-apis.yaml", REMOVED_APIS_YAML),
-            annotations: parse::<AnnotationsFile>("annotations.yaml", ANNOTATIONS_YAML).annotations,
-            install_settings: parse("install-settings.yaml", INSTALL_SETTINGS_YAML),
-            behavior_changes: parse::<BehaviorChangesFile>(
-                "behavior-changes.yaml",
-                BEHAVIOR_CHANGES_YAML,
-            )
-            .changes,
+            removed_apis: parse("removed-apis.yaml"),
+            annotations: parse::<AnnotationsFile>("annotations.yaml").annotations,
+            install_settings: parse("install-settings.yaml"),
+            behavior_changes: parse::<BehaviorChangesFile>("behavior-changes.yaml").changes,
             schemas: embedded::SCHEMA_FILES
                 .iter()
                 .map(|(path, text)| {
@@ -639,6 +647,38 @@ mod tests {
 
     fn v(t: &str) -> Version {
         Version::parse(t).unwrap()
+    }
+
+    /// `rules/generated/` holds the JSON form of every release data file and the hash of
+    /// the YAML it came from; `build.rs` embeds the JSON only while the hash matches.
+    /// `UPDATE_SNAPSHOTS=1 cargo test` rewrites them.
+    #[test]
+    fn generated_json_matches_the_yaml() {
+        use crate::fingerprint::{hash_line, json_name};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/generated");
+        let mut hashes = String::new();
+        let mut stale = Vec::new();
+        for (name, yaml, embedded) in files::RELEASE_DATA {
+            let json = serde_json::to_string(&yaml_as_json(name, yaml)).unwrap() + "\n";
+            hashes.push_str(&hash_line(name, yaml.as_bytes()));
+            hashes.push('\n');
+            let path = dir.join(json_name(name));
+            if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &json).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(json.as_str())
+                || embedded.is_none()
+            {
+                stale.push(name);
+            }
+        }
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(dir.join("hashes.txt"), &hashes).unwrap();
+        }
+        assert!(
+            stale.is_empty(),
+            "rules/generated/ is stale for {stale:?}; run `UPDATE_SNAPSHOTS=1 cargo test` and review the diff"
+        );
     }
 
     /// Every listed release has everything the rules ask about, so adding a release to
