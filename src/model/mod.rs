@@ -194,11 +194,36 @@ pub(crate) fn inventory_of(docs: &[&str]) -> (Inventory, Vec<workload::ShapeErro
     Inventory::build(objects, &mesh::MeshOptions::default())
 }
 
-fn name_hash(kind: &str, namespace: &str, name: &str) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (kind, namespace, name).hash(&mut h);
-    h.finish()
+/// Entries found by the hash of three strings (kind, namespace, name; or namespace, label
+/// key, value), sorted by it. The index holds no copies of the strings: a lookup gives the
+/// entries with that hash and the caller checks them, so a collision only adds a candidate
+/// to reject. The hash is the same in every run, so candidates come in entry order.
+#[derive(Debug, Default)]
+struct HashIndex(Vec<(u64, usize)>);
+
+impl HashIndex {
+    fn hash(a: &str, b: &str, c: &str) -> u64 {
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        let mut h = DefaultHasher::new();
+        (a, b, c).hash(&mut h);
+        h.finish()
+    }
+
+    fn new(mut entries: Vec<(u64, usize)>) -> HashIndex {
+        entries.sort_unstable();
+        entries.shrink_to_fit();
+        HashIndex(entries)
+    }
+
+    /// The entries filed under these strings' hash.
+    fn candidates(&self, a: &str, b: &str, c: &str) -> impl Iterator<Item = usize> + '_ {
+        let hash = HashIndex::hash(a, b, c);
+        let from = self.0.partition_point(|&(h, _)| h < hash);
+        self.0[from..]
+            .iter()
+            .take_while(move |&&(h, _)| h == hash)
+            .map(|&(_, entry)| entry)
+    }
 }
 
 /// The identity of an object in reports.
@@ -218,15 +243,11 @@ pub type ObjectId = usize;
 pub struct Inventory {
     pub objects: Vec<Object>,
     by_kind: HashMap<String, Vec<ObjectId>>,
-    /// (hash of kind, namespace, name; object), sorted: found by binary search and checked
-    /// against the object, so the index holds no copies of the names.
-    by_name: Vec<(u64, ObjectId)>,
+    /// Objects by kind, namespace and name.
+    by_name: HashIndex,
     pub workloads: Vec<Workload>,
-    /// (hash of (namespace, label key, label value), workload) for every label of every
-    /// workload's pods, sorted. A hash keeps the index free of copies of the label strings;
-    /// `workloads_matching` checks each candidate's namespace and labels, so a collision
-    /// only adds a candidate to reject.
-    workloads_by_label: Vec<(u64, usize)>,
+    /// Workloads by namespace, label key and value of their pods.
+    workloads_by_label: HashIndex,
     workloads_by_namespace: HashMap<String, Vec<usize>>,
     /// Object → its workload (an object runs at most one pod template).
     workload_by_object: HashMap<ObjectId, usize>,
@@ -244,22 +265,25 @@ impl Inventory {
             objects,
             ..Inventory::default()
         };
+        let mut by_name = Vec::with_capacity(inv.objects.len());
         for (id, o) in inv.objects.iter().enumerate() {
             inv.by_kind.entry(o.kind.clone()).or_default().push(id);
-            inv.by_name
-                .push((name_hash(&o.kind, o.namespace(), &o.name), id));
+            by_name.push((HashIndex::hash(&o.kind, o.namespace(), &o.name), id));
         }
-        inv.by_name.sort_unstable();
+        inv.by_name = HashIndex::new(by_name);
         let (workloads, problems) = workload::extract(&inv.objects);
+        let mut by_label = Vec::new();
         for (i, w) in workloads.iter().enumerate() {
             let ns = inv.objects[w.object].namespace().to_string();
-            inv.workloads_by_label
-                .extend(w.pod_labels.iter().map(|(k, v)| (label_hash(&ns, k, v), i)));
+            by_label.extend(
+                w.pod_labels
+                    .iter()
+                    .map(|(k, v)| (HashIndex::hash(&ns, k, v), i)),
+            );
             inv.workloads_by_namespace.entry(ns).or_default().push(i);
             inv.workload_by_object.insert(w.object, i);
         }
-        inv.workloads_by_label.sort_unstable();
-        inv.workloads_by_label.shrink_to_fit();
+        inv.workloads_by_label = HashIndex::new(by_label);
         inv.workloads = workloads;
         inv.mesh = mesh::Mesh::derive(&inv, options);
         let membership: Vec<_> = {
@@ -286,12 +310,9 @@ impl Inventory {
 
     /// The first object (in input order) with this kind, namespace and name.
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object> {
-        let hash = name_hash(kind, namespace, name);
-        let from = self.by_name.partition_point(|&(h, _)| h < hash);
-        self.by_name[from..]
-            .iter()
-            .take_while(|&&(h, _)| h == hash)
-            .map(|&(_, id)| &self.objects[id])
+        self.by_name
+            .candidates(kind, namespace, name)
+            .map(|id| &self.objects[id])
             .find(|o| o.kind == kind && o.namespace() == namespace && o.name == name)
     }
 
@@ -306,26 +327,20 @@ impl Inventory {
         namespace: &'a str,
         selector: &'a Selector,
     ) -> impl Iterator<Item = &'a Workload> + 'a {
-        let (by_label, in_namespace): (&[(u64, usize)], &[usize]) = match selector.first_equality()
-        {
-            Some((k, v)) => {
-                let hash = label_hash(namespace, k, v);
-                let from = self.workloads_by_label.partition_point(|e| e.0 < hash);
-                let to = self.workloads_by_label.partition_point(|e| e.0 <= hash);
-                (&self.workloads_by_label[from..to], &[])
-            }
-            None => (
-                &[],
-                self.workloads_by_namespace
-                    .get(namespace)
-                    .map(Vec::as_slice)
-                    .unwrap_or_default(),
-            ),
+        let equality = selector.first_equality();
+        let by_label = equality
+            .into_iter()
+            .flat_map(move |(k, v)| self.workloads_by_label.candidates(namespace, k, v));
+        let in_namespace = match equality {
+            Some(_) => &[][..],
+            None => self
+                .workloads_by_namespace
+                .get(namespace)
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
         };
         // One of the two candidate lists is empty.
         by_label
-            .iter()
-            .map(|&(_, i)| i)
             .chain(in_namespace.iter().copied())
             .map(move |i| &self.workloads[i])
             .filter(move |w| {
@@ -343,13 +358,4 @@ impl Inventory {
     pub fn object(&self, id: ObjectId) -> &Object {
         &self.objects[id]
     }
-}
-
-/// The key of [`Inventory::workloads_by_label`]: the same in every run, so candidates are
-/// found in the same order.
-fn label_hash(namespace: &str, key: &str, value: &str) -> u64 {
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    let mut h = DefaultHasher::new();
-    (namespace, key, value).hash(&mut h);
-    h.finish()
 }
