@@ -270,11 +270,8 @@ impl Mesh {
                 }
             };
             if let Some(rev) = revision_of("istio") {
-                if let Some(text) = o.root().str_at(&["data", "mesh"]) {
-                    let mesh_config = yaml::parse_str(text)
-                        .ok()
-                        .flatten()
-                        .map(std::sync::Arc::new);
+                if o.root().str_at(&["data", "mesh"]).is_some() {
+                    let mesh_config = mesh_config_of(o).map(std::sync::Arc::new);
                     mesh.mesh_defaults.insert(
                         rev,
                         MeshDefaults {
@@ -639,6 +636,14 @@ pub fn requested_injection(
         return Requested::Ambient;
     }
     Requested::None
+}
+
+/// The mesh configuration an `istio[-<revision>]` ConfigMap holds as YAML text under
+/// `data.mesh`, parsed; `None` when absent or not YAML.
+pub fn mesh_config_of(o: &super::Object) -> Option<yaml::Tree> {
+    yaml::parse_str(o.root().str_at(&["data", "mesh"])?)
+        .ok()
+        .flatten()
 }
 
 #[cfg(test)]

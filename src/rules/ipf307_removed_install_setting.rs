@@ -3,7 +3,7 @@ use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::install::find_setting;
 use crate::model::{FieldPath, Version};
 use crate::release::{self, reached, RemovedSetting};
-use crate::yaml::{self, Node};
+use crate::yaml::Node;
 
 crate::declare_rule! {
     /// ## What it does
@@ -199,11 +199,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         if !is_mesh {
             continue;
         }
-        let Some(mesh) = o
-            .root()
-            .str_at(&["data", "mesh"])
-            .and_then(|t| yaml::parse_str(t).ok().flatten())
-        else {
+        let Some(mesh) = crate::model::mesh::mesh_config_of(o) else {
             continue;
         };
         let mut messages: Vec<String> = mesh_config(mesh.root(), version, "")

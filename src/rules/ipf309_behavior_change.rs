@@ -6,7 +6,7 @@ use crate::model::install::find_setting;
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Inventory, ObjectId, Version};
 use crate::release::{self, reached, BehaviorChange, ReleaseData};
-use crate::yaml::{self, Node, Value};
+use crate::yaml::{Node, Value};
 
 crate::declare_rule! {
     /// ## What it does
@@ -254,11 +254,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
             if o.name != "istio" && !o.name.starts_with("istio-") {
                 continue;
             }
-            let Some(mesh) = o
-                .root()
-                .str_at(&["data", "mesh"])
-                .and_then(|t| yaml::parse_str(t).ok().flatten())
-            else {
+            let Some(mesh) = crate::model::mesh::mesh_config_of(o) else {
                 continue;
             };
             if matches_node(mesh.root(), hint)?.is_some() {
