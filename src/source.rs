@@ -3,6 +3,7 @@
 //! and everything else is still read.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -326,12 +327,21 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
     }
 
     let docs = yaml::split_documents(text);
-    let parsed: Vec<(u32, Result<yaml::Document, yaml::YamlError>)> = docs
+    // Documents are parsed in runs of about CHUNK_BYTES, each run into one tree that its
+    // objects share: small documents then cost no tree each, and a large file still keeps
+    // every core busy.
+    let parsed: Vec<(Arc<Tree>, Vec<DocumentRoot>)> = runs(&docs)
         .par_iter()
-        .map(|(line, range)| (*line, yaml::parse_document(&file, *line, range.clone())))
+        .map(|chunk| {
+            let (tree, roots) = yaml::parse_documents(&file, chunk);
+            (Arc::new(tree), roots)
+        })
         .collect();
 
-    if parsed.iter().any(|(_, r)| r.is_err()) {
+    if parsed
+        .iter()
+        .any(|(_, roots)| roots.iter().any(Result::is_err))
+    {
         if let Some(line) = helm_template_line(text) {
             result.problems.push(problem(
                 at_line(line, 0),
@@ -342,24 +352,55 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
         }
     }
 
-    for (doc_index, (_, r)) in parsed.into_iter().enumerate() {
+    let documents = parsed
+        .iter()
+        .flat_map(|(tree, roots)| roots.iter().map(move |r| (tree, r)));
+    for (doc_index, (tree, r)) in documents.enumerate() {
         match r {
             Err(e) => result.problems.push(problem(
                 at_line(e.pos.line, e.pos.col),
                 Severity::Error,
                 format!("invalid YAML: {}", e.message),
             )),
-            Ok(doc) => {
-                // Empty documents, and ones holding only comments, are nothing to check.
-                let Some(tree) = doc.root.filter(|t| !t.root().is_null()) else {
-                    continue;
-                };
-                let root = tree.root().id();
-                add_document(index, doc_index, &Arc::new(tree), root, None, &mut result);
+            // Empty documents, and ones holding only comments, are nothing to check.
+            Ok(Some(root)) if !tree.node(*root).is_null() => {
+                add_document(index, doc_index, tree, *root, None, &mut result);
             }
+            Ok(_) => {}
         }
     }
     result
+}
+
+/// A document's root in its tree (`None` when empty), or why it could not be read.
+type DocumentRoot = Result<Option<NodeId>, yaml::YamlError>;
+
+/// Text per tree of consecutive documents: large enough that a tree's own allocations are
+/// negligible beside its documents, small enough that a file of many documents is parsed
+/// on every core.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// The runs of consecutive documents the loader parses into one tree each.
+pub fn runs<T: Clone>(docs: &[(T, Range<usize>)]) -> Vec<&[(T, Range<usize>)]> {
+    chunks(docs, CHUNK_BYTES)
+}
+
+/// Splits documents into runs of consecutive ones, each of at least `bytes` of text but the
+/// last (a single larger document is a run of its own).
+fn chunks<T: Clone>(docs: &[(T, Range<usize>)], bytes: usize) -> Vec<&[(T, Range<usize>)]> {
+    let mut runs = Vec::new();
+    let (mut start, mut size) = (0, 0);
+    for (i, (_, range)) in docs.iter().enumerate() {
+        size += range.len();
+        if size >= bytes {
+            runs.push(&docs[start..=i]);
+            (start, size) = (i + 1, 0);
+        }
+    }
+    if start < docs.len() {
+        runs.push(&docs[start..]);
+    }
+    runs
 }
 
 /// The first line where `{{` appears outside a quoted string or comment: the mark of a Helm
@@ -534,6 +575,19 @@ fn add_document(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunks_are_runs_of_at_least_the_size_but_the_last() {
+        let docs: Vec<((), Range<usize>)> = [0..10, 10..15, 15..40, 40..41, 41..42]
+            .into_iter()
+            .map(|r| ((), r))
+            .collect();
+        let lens = |bytes| -> Vec<usize> { chunks(&docs, bytes).iter().map(|c| c.len()).collect() };
+        assert_eq!(lens(12), [2, 1, 2]);
+        assert_eq!(lens(1), [1, 1, 1, 1, 1]);
+        assert_eq!(lens(1000), [5]);
+        assert!(chunks::<()>(&[], 10).is_empty());
+    }
 
     #[test]
     fn helm_detection_ignores_quoted_braces() {

@@ -361,17 +361,10 @@ impl Tree {
 
     /// A tree without positions, from JSON (objects read from a cluster).
     pub fn from_json(json: &serde_json::Value) -> Tree {
-        let mut b = JsonBuilder::default();
-        let root = b.add(json);
-        let root = b.store.push(root);
-        Tree {
-            text: Text::default(),
-            root,
-            nodes: b.store.nodes.into(),
-            side: b.store.side.into(),
-            pool: b.pool.into(),
-            numbers: b.numbers.into(),
-        }
+        let mut parts = Parts::default();
+        let root = parts.add_json(json);
+        let root = parts.store.push(root);
+        parts.into_tree(&Text::default(), root)
     }
 
     fn str_of(&self, raw: Raw) -> &str {
@@ -399,16 +392,68 @@ impl Tree {
     }
 }
 
-#[derive(Default)]
-struct JsonBuilder {
+/// The nodes, pooled strings and numbers of a tree while documents are added to it.
+#[derive(Debug, Default)]
+struct Parts {
     store: Store,
     pool: String,
     numbers: Vec<u64>,
 }
 
-impl JsonBuilder {
+/// How far [`Parts`] were filled: what a failed document is rolled back to.
+#[derive(Clone, Copy)]
+struct Mark {
+    nodes: usize,
+    side: usize,
+    pool: usize,
+    numbers: usize,
+}
+
+impl Parts {
+    /// Room for the nodes of `bytes` of text: about one node per dozen bytes in manifests.
+    fn with_capacity(bytes: usize) -> Parts {
+        Parts {
+            store: Store {
+                nodes: Vec::with_capacity(bytes / 12),
+                side: Vec::new(),
+            },
+            ..Parts::default()
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            nodes: self.store.nodes.len(),
+            side: self.store.side.len(),
+            pool: self.pool.len(),
+            numbers: self.numbers.len(),
+        }
+    }
+
+    fn truncate(&mut self, mark: Mark) {
+        self.store.nodes.truncate(mark.nodes);
+        self.store.side.truncate(mark.side);
+        self.pool.truncate(mark.pool);
+        self.numbers.truncate(mark.numbers);
+    }
+
+    /// The finished tree, each part in an allocation of its exact size.
+    fn into_tree(self, text: &Text, root: NodeId) -> Tree {
+        Tree {
+            text: text.clone(),
+            root,
+            nodes: self.store.nodes.into(),
+            side: self.store.side.into(),
+            pool: self.pool.into(),
+            numbers: self.numbers.into(),
+        }
+    }
+}
+
+/// Trees from JSON.
+impl Parts {
     /// The node for `json`, its descendants already stored.
-    fn add(&mut self, json: &serde_json::Value) -> Raw {
+    fn add_json(&mut self, json: &serde_json::Value) -> Raw {
         use serde_json::Value as J;
         match json {
             J::Null => Raw::default(),
@@ -419,14 +464,14 @@ impl JsonBuilder {
             },
             J::String(s) => self.string(s),
             J::Array(items) => {
-                let children: Vec<Raw> = items.iter().map(|i| self.add(i)).collect();
+                let children: Vec<Raw> = items.iter().map(|i| self.add_json(i)).collect();
                 self.collection(SEQ, children, items.len())
             }
             J::Object(map) => {
                 let mut children = Vec::with_capacity(map.len() * 2);
                 for (k, v) in map {
                     children.push(self.string(k));
-                    children.push(self.add(v));
+                    children.push(self.add_json(v));
                 }
                 self.collection(MAP, children, map.len())
             }
@@ -920,13 +965,48 @@ pub fn parse_document(
     line_offset: u32,
     range: std::ops::Range<usize>,
 ) -> Result<Document, YamlError> {
+    let mut parts = Parts::with_capacity(range.len());
+    let root = parse_into(&mut parts, file, line_offset, range)?;
+    Ok(Document {
+        root: root.map(|root| parts.into_tree(file, root)),
+        start_line: line_offset + 1,
+    })
+}
+
+/// Parses consecutive documents of `file` (as [`split_documents`] gives them) into one
+/// tree: a file of many small documents then costs one set of allocations, not one per
+/// document. Gives the tree and, for each document in order, its root (`None` for an
+/// empty document) or why it could not be read; a broken document leaves nothing behind.
+pub fn parse_documents(
+    file: &Text,
+    documents: &[(u32, std::ops::Range<usize>)],
+) -> (Tree, Vec<Result<Option<NodeId>, YamlError>>) {
+    let bytes: usize = documents.iter().map(|(_, r)| r.len()).sum();
+    let mut parts = Parts::with_capacity(bytes);
+    let roots: Vec<_> = documents
+        .iter()
+        .map(|(line, range)| parse_into(&mut parts, file, *line, range.clone()))
+        .collect();
+    let first = roots
+        .iter()
+        .find_map(|r| r.as_ref().ok().copied().flatten());
+    (parts.into_tree(file, first.unwrap_or_default()), roots)
+}
+
+/// Parses one document into `parts`, giving its root node.
+fn parse_into(
+    parts: &mut Parts,
+    file: &Text,
+    line_offset: u32,
+    range: std::ops::Range<usize>,
+) -> Result<Option<NodeId>, YamlError> {
     let doc = DocText {
         file,
         base: range.start,
         text: file.get(range).unwrap_or_default(),
         line_offset,
     };
-    let mut error = match parse_strict(&doc, None) {
+    let mut error = match parse_strict(&doc, None, parts) {
         Err(e) if lenient_fix(doc.text, &e, line_offset).is_some() => e,
         other => return other,
     };
@@ -955,12 +1035,12 @@ pub fn parse_document(
             text: &patched,
             ..doc
         };
-        match parse_strict(&retry, Some(&inserted)) {
+        match parse_strict(&retry, Some(&inserted), parts) {
             Err(e) => error = e,
             ok => return ok,
         }
     }
-    parse_strict(&doc, None)
+    parse_strict(&doc, None, parts)
 }
 
 /// How many constructs the go-yaml compatibility retry may re-indent in one document.
@@ -1023,46 +1103,63 @@ fn line_start(text: &str, line: usize) -> Option<usize> {
     text.match_indices('\n').nth(line - 2).map(|(i, _)| i + 1)
 }
 
-fn parse_strict(doc: &DocText<'_>, inserted: Option<&[usize]>) -> Result<Document, YamlError> {
-    let line_offset = doc.line_offset;
+/// Parses one document into `parts`; on an error, leaves `parts` as it found them.
+fn parse_strict(
+    doc: &DocText<'_>,
+    inserted: Option<&[usize]>,
+    parts: &mut Parts,
+) -> Result<Option<NodeId>, YamlError> {
+    let mark = parts.mark();
     let mut builder = Builder::new(
         doc,
         inserted,
         MAX_ALIAS_NODES.min(doc.text.len().saturating_mul(ALIAS_NODES_PER_BYTE)),
+        std::mem::take(parts),
     );
-    let mut parser = Parser::new_from_str(doc.text);
-    let mut documents = 0;
-    while let Some(event) = parser.next_event() {
-        let (event, span) = event.map_err(|e| YamlError {
-            message: match e.info() {
-                "recursion limit exceeded" => {
-                    "nesting deeper than 255 flow levels; refusing to read further".to_string()
-                }
-                other => other.to_string(),
-            },
-            pos: Pos {
-                line: e.marker().line() as u32 + line_offset,
-                col: e.marker().col() as u32,
-            },
-        })?;
-        if let Event::DocumentStart(_) = event {
-            documents += 1;
-            if documents > 1 {
-                return Err(YamlError {
-                    message: "a second document starts here; documents must be separated by a `---` line at column 1".into(),
-                    pos: Pos {
-                        line: span.start.line() as u32 + line_offset,
-                        col: span.start.col() as u32,
-                    },
-                });
-            }
-        }
-        builder.event(event, span)?;
+    let read = builder.read(doc);
+    let (taken, root) = builder.finish(read.is_ok());
+    *parts = taken;
+    if read.is_err() {
+        parts.truncate(mark);
     }
-    Ok(Document {
-        root: builder.finish(),
-        start_line: line_offset + 1,
-    })
+    read.map(|()| root)
+}
+
+impl Builder<'_> {
+    /// Feeds the document's events to the builder.
+    fn read(&mut self, doc: &DocText<'_>) -> Result<(), YamlError> {
+        let line_offset = doc.line_offset;
+        let mut parser = Parser::new_from_str(doc.text);
+        let mut documents = 0;
+        while let Some(event) = parser.next_event() {
+            let (event, span) = event.map_err(|e| YamlError {
+                message: match e.info() {
+                    "recursion limit exceeded" => {
+                        "nesting deeper than 255 flow levels; refusing to read further".to_string()
+                    }
+                    other => other.to_string(),
+                },
+                pos: Pos {
+                    line: e.marker().line() as u32 + line_offset,
+                    col: e.marker().col() as u32,
+                },
+            })?;
+            if let Event::DocumentStart(_) = event {
+                documents += 1;
+                if documents > 1 {
+                    return Err(YamlError {
+                        message: "a second document starts here; documents must be separated by a `---` line at column 1".into(),
+                        pos: Pos {
+                            line: span.start.line() as u32 + line_offset,
+                            col: span.start.col() as u32,
+                        },
+                    });
+                }
+            }
+            self.event(event, span)?;
+        }
+        Ok(())
+    }
 }
 
 /// Parses a whole text that must hold a single document (embedded data, mesh config strings).
@@ -1142,7 +1239,12 @@ struct Builder<'t> {
 }
 
 impl<'t> Builder<'t> {
-    fn new(doc: &DocText<'t>, inserted: Option<&'t [usize]>, alias_budget: usize) -> Builder<'t> {
+    fn new(
+        doc: &DocText<'t>,
+        inserted: Option<&'t [usize]>,
+        alias_budget: usize,
+        parts: Parts,
+    ) -> Builder<'t> {
         let checkpoints = if doc.text.is_ascii() {
             Vec::new()
         } else {
@@ -1156,14 +1258,11 @@ impl<'t> Builder<'t> {
             doc: *doc,
             inserted,
             checkpoints,
-            store: Store {
-                nodes: Vec::with_capacity(doc.text.len() / 12),
-                side: Vec::new(),
-            },
+            store: parts.store,
             pending: Vec::new(),
             frames: Vec::new(),
-            pool: String::new(),
-            numbers: Vec::new(),
+            pool: parts.pool,
+            numbers: parts.numbers,
             anchors: HashMap::new(),
             alias_budget,
             alias_budget_total: alias_budget,
@@ -1171,17 +1270,15 @@ impl<'t> Builder<'t> {
         }
     }
 
-    fn finish(self) -> Option<Tree> {
-        let mut store = self.store;
-        let root = store.push(self.root?);
-        Some(Tree {
-            text: self.doc.file.clone(),
-            root,
-            nodes: store.nodes.into(),
-            side: store.side.into(),
-            pool: self.pool.into(),
-            numbers: self.numbers.into(),
-        })
+    /// What the builder stored, and the document's root if it was read in full.
+    fn finish(self, complete: bool) -> (Parts, Option<NodeId>) {
+        let mut parts = Parts {
+            store: self.store,
+            pool: self.pool,
+            numbers: self.numbers,
+        };
+        let root = self.root.filter(|_| complete).map(|r| parts.store.push(r));
+        (parts, root)
     }
 
     /// The byte offset in the document's text of a parser position.
@@ -1565,6 +1662,45 @@ mod tests {
 
     fn parse(text: &str) -> Tree {
         parse_str(text).expect("valid yaml").expect("a document")
+    }
+
+    #[test]
+    fn documents_of_a_run_share_one_tree_and_a_broken_one_leaves_nothing() {
+        let text = "a: 1\n---\nb: [2, 'x''y']\n---\nc: {d: [\n---\n# only a comment\n---\ne: &x {f: g}\nh: *x\n";
+        let file = Text::new(text.to_string());
+        let docs = split_documents(&file);
+        let (tree, roots) = parse_documents(&file, &docs);
+        assert_eq!(roots.len(), 5);
+        let root = |i: usize| tree.node(roots[i].as_ref().unwrap().unwrap());
+        assert_eq!(root(0).to_json(), serde_json::json!({"a": 1}));
+        assert_eq!(root(1).to_json(), serde_json::json!({"b": [2, "x'y"]}));
+        let error = roots[2].as_ref().unwrap_err();
+        assert_eq!(error.pos.line, 6, "{error}");
+        assert!(root(3).is_null());
+        assert_eq!(
+            root(4).to_json(),
+            serde_json::json!({"e": {"f": "g"}, "h": {"f": "g"}})
+        );
+        assert_eq!(
+            root(4).get("e").unwrap().span().start,
+            Pos { line: 9, col: 3 }
+        );
+        // What the broken document stored before its error was rolled back: the tree holds
+        // exactly the nodes of the documents read alone.
+        let alone: usize = [0, 1, 3, 4]
+            .iter()
+            .map(|&i| {
+                let (line, range) = docs[i].clone();
+                parse_document(&file, line, range)
+                    .unwrap()
+                    .root
+                    .unwrap()
+                    .nodes
+                    .len()
+            })
+            .sum();
+        assert_eq!(tree.nodes.len(), alone);
+        assert_eq!(&*tree.pool, "x'y");
     }
 
     #[test]

@@ -53,8 +53,9 @@ enum Only {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum Mode {
-    /// Read and parse every file with `yaml::split_documents` + `yaml::parse_document`, in
-    /// parallel as the loader does, and keep the trees: the floor.
+    /// Read and parse every file with `yaml::split_documents` + `yaml::parse_documents`, in
+    /// parallel and in the same runs of documents as the loader, and keep the trees: the
+    /// floor.
     Parse,
     /// `istio_preflight::check` end to end: discover, read, parse, build the inventory, run
     /// every rule, sort.
@@ -252,7 +253,11 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
     let objects = match mode {
         Mode::Parse => {
             let (files, _) = source::discover(paths);
-            let parsed: Vec<Vec<Result<yaml::Document, yaml::YamlError>>> = files
+            type Parsed = (
+                yaml::Tree,
+                Vec<Result<Option<yaml::NodeId>, yaml::YamlError>>,
+            );
+            let parsed: Vec<Vec<Parsed>> = files
                 .par_iter()
                 .map(|path| {
                     let Some(text) = std::fs::read(path)
@@ -262,13 +267,14 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
                         return Vec::new();
                     };
                     let text = yaml::Text::new(text);
-                    yaml::split_documents(&text)
+                    let docs = yaml::split_documents(&text);
+                    source::runs(&docs)
                         .par_iter()
-                        .map(|(line, range)| yaml::parse_document(&text, *line, range.clone()))
+                        .map(|run| yaml::parse_documents(&text, run))
                         .collect()
                 })
                 .collect();
-            let documents = parsed.iter().map(Vec::len).sum();
+            let documents = parsed.iter().flatten().map(|(_, roots)| roots.len()).sum();
             std::mem::forget(parsed);
             documents
         }
