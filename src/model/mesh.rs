@@ -605,7 +605,7 @@ pub fn requested_injection(
     enable_namespaces_by_default: bool,
 ) -> Requested {
     fn get<'a>(m: &'a Labels, k: &str) -> Option<&'a str> {
-        m.get(k).map(String::as_str)
+        m.get(k)
     }
     let pod_inject_label = get(pod_labels, "sidecar.istio.io/inject");
     let pod_inject = pod_inject_label.or_else(|| get(pod_annotations, "sidecar.istio.io/inject"));

@@ -1,89 +1,113 @@
 //! Kubernetes label selectors: `matchLabels` and `matchExpressions`, and the set-based
 //! operators as the API server evaluates them.
 
-use std::borrow::Borrow;
+use std::borrow::Cow;
 
 use crate::yaml::Node;
 
 /// A label or annotation map, sorted by key. Objects carry a few labels, written once and then
-/// looked up: a sorted boxed slice holds them in one allocation, where a `BTreeMap` allocates
-/// a node of over 500 bytes for even one label (on a 10,000-object estate the two maps of
-/// every workload took 2.9 MB that way). Compares and orders like the `BTreeMap` it replaces.
-#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Labels(Box<[(String, String)]>);
+/// looked up: every key and value sits in one string and where each ends in one slice, two
+/// allocations however many labels there are (a `BTreeMap` allocates a node of over 500 bytes
+/// for even one label, and a pair of `String`s two blocks per label). Compares and orders like
+/// the `BTreeMap` it replaces.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Labels {
+    /// Each pair's key and then its value, pairs in key order.
+    text: Box<str>,
+    /// Where each pair's key and value end in `text`.
+    ends: Box<[(u32, u32)]>,
+}
 
 impl Labels {
     pub fn new() -> Labels {
         Labels::default()
     }
 
-    pub fn get<Q: Ord + ?Sized>(&self, key: &Q) -> Option<&String>
-    where
-        String: Borrow<Q>,
-    {
-        self.position(key).ok().map(|i| &self.0[i].1)
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.position(key).ok().map(|i| self.pair(i).1)
     }
 
-    pub fn contains_key<Q: Ord + ?Sized>(&self, key: &Q) -> bool
-    where
-        String: Borrow<Q>,
-    {
+    pub fn contains_key(&self, key: &str) -> bool {
         self.position(key).is_ok()
     }
 
     /// Sets `key` to `value`, replacing the value it had.
-    pub fn insert(&mut self, key: String, value: String) {
-        match self.position(key.as_str()) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => {
-                let mut pairs = std::mem::take(&mut self.0).into_vec();
-                pairs.insert(i, (key, value));
-                self.0 = pairs.into_boxed_slice();
-            }
-        }
+    pub fn insert(&mut self, key: &str, value: &str) {
+        *self = self.iter().chain([(key, value)]).collect();
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> + '_ {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
+        (0..self.ends.len()).map(|i| self.pair(i))
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.ends.is_empty()
     }
 
-    fn position<Q: Ord + ?Sized>(&self, key: &Q) -> Result<usize, usize>
-    where
-        String: Borrow<Q>,
-    {
-        self.0.binary_search_by(|(k, _)| k.borrow().cmp(key))
+    fn pair(&self, i: usize) -> (&str, &str) {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p].1 as usize);
+        let (key_end, value_end) = (self.ends[i].0 as usize, self.ends[i].1 as usize);
+        (&self.text[start..key_end], &self.text[key_end..value_end])
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.ends.len());
+        while low < high {
+            let mid = (low + high) / 2;
+            match self.pair(mid).0.cmp(key) {
+                std::cmp::Ordering::Less => low = mid + 1,
+                std::cmp::Ordering::Greater => high = mid,
+                std::cmp::Ordering::Equal => return Ok(mid),
+            }
+        }
+        Err(low)
     }
 }
 
 /// The last value of a repeated key wins, as in a map built by inserting in order.
-impl FromIterator<(String, String)> for Labels {
-    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> Labels {
-        let mut pairs: Vec<(String, String)> = pairs.into_iter().collect();
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Labels {
+        let mut pairs: Vec<(K, V)> = pairs.into_iter().collect();
         // Stable: repeats of a key stay in input order, and the last of them is kept.
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
         pairs.reverse();
-        pairs.dedup_by(|later, kept| later.0 == kept.0);
+        pairs.dedup_by(|later, kept| later.0.as_ref() == kept.0.as_ref());
         pairs.reverse();
-        Labels(pairs.into_boxed_slice())
+        let size = pairs
+            .iter()
+            .map(|(k, v)| k.as_ref().len() + v.as_ref().len())
+            .sum();
+        let mut text = String::with_capacity(size);
+        let mut ends = Vec::with_capacity(pairs.len());
+        for (key, value) in &pairs {
+            text.push_str(key.as_ref());
+            let key_end = text.len() as u32;
+            text.push_str(value.as_ref());
+            ends.push((key_end, text.len() as u32));
+        }
+        Labels {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
     }
 }
 
-impl<const N: usize> From<[(String, String); N]> for Labels {
-    fn from(pairs: [(String, String); N]) -> Labels {
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> From<[(K, V); N]> for Labels {
+    fn from(pairs: [(K, V); N]) -> Labels {
         pairs.into_iter().collect()
     }
 }
 
-impl IntoIterator for Labels {
-    type Item = (String, String);
-    type IntoIter = std::vec::IntoIter<(String, String)>;
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Labels) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_vec().into_iter()
+/// Pair by pair, as a sorted map compares.
+impl Ord for Labels {
+    fn cmp(&self, other: &Labels) -> std::cmp::Ordering {
+        self.iter().cmp(other.iter())
     }
 }
 
@@ -171,8 +195,8 @@ impl Selector {
         self.requirements.iter().all(|r| {
             let value = labels.get(&r.key);
             match &r.op {
-                Operator::In(values) => value.is_some_and(|v| values.contains(v)),
-                Operator::NotIn(values) => value.is_none_or(|v| !values.contains(v)),
+                Operator::In(values) => value.is_some_and(|v| values.iter().any(|x| x == v)),
+                Operator::NotIn(values) => value.is_none_or(|v| !values.iter().any(|x| x == v)),
                 Operator::Exists => value.is_some(),
                 Operator::DoesNotExist => value.is_none(),
             }
@@ -216,10 +240,18 @@ impl std::fmt::Display for Selector {
 /// Label values are strings; YAML may have typed them (`version: 1`), and Kubernetes would
 /// reject that, but for matching we compare the text.
 pub fn scalar_string(node: Node) -> String {
+    scalar_text(node).into_owned()
+}
+
+/// [`scalar_string`], borrowed from the tree where the value is a string (nearly always).
+fn scalar_text(node: Node<'_>) -> Cow<'_, str> {
+    if let Some(s) = node.as_str() {
+        return Cow::Borrowed(s);
+    }
     match node.to_json() {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => Cow::Owned(s),
+        serde_json::Value::Null => Cow::Borrowed(""),
+        other => Cow::Owned(other.to_string()),
     }
 }
 
@@ -228,7 +260,7 @@ pub fn labels_of(node: Option<Node>) -> Labels {
     node.and_then(Node::as_map)
         .unwrap_or_default()
         .iter()
-        .map(|e| (e.key.to_string(), scalar_string(e.value)))
+        .map(|e| (e.key, scalar_text(e.value)))
         .collect()
 }
 
@@ -278,18 +310,33 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        assert!(l.iter().eq(map.iter()));
-        assert_eq!(l.get("b").map(String::as_str), Some("3"));
+        assert!(l
+            .iter()
+            .eq(map.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
+        assert_eq!(l.get("b"), Some("3"));
+        assert_eq!(l.get("bb"), None);
+        assert_eq!(Labels::new().get("a"), None);
         assert!(l.contains_key("c") && !l.contains_key("d"));
         assert_eq!(format!("{l:?}"), format!("{map:?}"));
 
         let mut grown = labels(&[("a", "2"), ("c", "4")]);
-        grown.insert("b".to_string(), "3".to_string());
-        grown.insert("c".to_string(), "5".to_string());
+        grown.insert("b", "3");
+        grown.insert("c", "5");
         assert_eq!(grown, labels(&[("a", "2"), ("b", "3"), ("c", "5")]));
         // Ordered as the maps were, pair by pair.
         assert!(labels(&[("a", "1")]) < labels(&[("a", "1"), ("b", "0")]));
         assert!(labels(&[("a", "2")]) > labels(&[("a", "1"), ("b", "0")]));
+        // Keys and values share one string: where one ends and the next starts matters.
+        let (split_early, split_late) = (labels(&[("a", "bc")]), labels(&[("ab", "c")]));
+        assert_ne!(split_early, split_late);
+        assert!(split_early < split_late);
+        assert_eq!(split_late.get("ab"), Some("c"));
+        assert_eq!(split_late.get("a"), None);
+        let empty_values = labels(&[("x", ""), ("", "y"), ("z", "")]);
+        assert!(empty_values
+            .iter()
+            .eq([("", "y"), ("x", ""), ("z", "")].into_iter()));
+        assert_eq!(empty_values.get(""), Some("y"));
     }
 
     #[test]

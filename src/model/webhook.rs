@@ -366,7 +366,7 @@ pub fn injection_probes<'a>(
         for rev in revisions.clone() {
             for b in base {
                 let mut l = b.clone();
-                l.insert(REV.to_string(), rev.clone());
+                l.insert(REV, rev);
                 out.push(l);
             }
         }
@@ -399,7 +399,7 @@ pub fn namespace_labels(inv: &Inventory) -> Vec<(String, Labels)> {
             // The API server sets this label on every namespace; selectors may test it.
             let name_label = "kubernetes.io/metadata.name";
             if !labels.contains_key(name_label) {
-                labels.insert(name_label.to_string(), o.name.clone());
+                labels.insert(name_label, &o.name);
             }
             (o.name.clone(), labels)
         })

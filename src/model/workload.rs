@@ -274,11 +274,11 @@ impl Workload {
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.pod_annotations.get(key).map(String::as_str)
+        self.pod_annotations.get(key)
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
-        self.pod_labels.get(key).map(String::as_str)
+        self.pod_labels.get(key)
     }
 }
 

@@ -58,7 +58,7 @@ const MODE: &str = "istio.io/dataplane-mode";
 const INJECT: &str = "sidecar.istio.io/inject";
 
 fn get<'a>(labels: &'a Labels, key: &str) -> Option<&'a str> {
-    labels.get(key).map(String::as_str)
+    labels.get(key)
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

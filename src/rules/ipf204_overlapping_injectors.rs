@@ -96,10 +96,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let real: Vec<(String, Labels)> = webhook::namespace_labels(inv)
         .into_iter()
         .filter_map(|(name, labels)| {
-            let projected: Labels = labels
-                .into_iter()
-                .filter(|(k, _)| keys.contains(k.as_str()))
-                .collect();
+            let projected: Labels = labels.iter().filter(|(k, _)| keys.contains(k)).collect();
             seen.insert(projected.clone()).then_some((name, projected))
         })
         .collect();

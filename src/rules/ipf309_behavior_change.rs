@@ -274,7 +274,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
             if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
                 continue;
             }
-            if let Some(k) = keys.iter().find(|k| w.pod_annotations.contains_key(**k)) {
+            if let Some(k) = keys.iter().find(|k| w.pod_annotations.contains_key(k)) {
                 hits.push((w.object, w.pod_metadata_path().key("annotations").key(k)));
             }
         }
