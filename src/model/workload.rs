@@ -28,13 +28,27 @@ pub enum WorkloadKind {
     Pod,
 }
 
+impl WorkloadKind {
+    /// Path of the pod template (`/spec/template`), or the root for a bare Pod. Worked out
+    /// when a rule asks rather than kept per workload.
+    pub fn template_path(self) -> FieldPath {
+        match self {
+            WorkloadKind::Deployment
+            | WorkloadKind::StatefulSet
+            | WorkloadKind::DaemonSet
+            | WorkloadKind::ReplicaSet
+            | WorkloadKind::Job => FieldPath::parse("/spec/template"),
+            WorkloadKind::CronJob => FieldPath::parse("/spec/jobTemplate/spec/template"),
+            WorkloadKind::Pod => FieldPath::root(),
+        }
+    }
+}
+
 /// A pod-running object with its pod template.
 #[derive(Debug)]
 pub struct Workload {
     pub object: ObjectId,
     pub kind: WorkloadKind,
-    /// Path of the pod template (`/spec/template`), or the root for a bare Pod.
-    pub template: FieldPath,
     pub pod_labels: Labels,
     pub pod_annotations: Labels,
     pub spec: PodSpecFacts,
@@ -205,11 +219,11 @@ pub struct ShapeError {
 impl Workload {
     /// The pod spec path (`/spec/template/spec`, or `/spec` for a Pod).
     pub fn pod_spec_path(&self) -> FieldPath {
-        self.template.clone().key("spec")
+        self.kind.template_path().key("spec")
     }
 
     pub fn pod_metadata_path(&self) -> FieldPath {
-        self.template.clone().key("metadata")
+        self.kind.template_path().key("metadata")
     }
 
     /// Effective replicas: as declared, else the Kubernetes default of 1.
@@ -365,43 +379,32 @@ fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError>
 }
 
 fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeError> {
-    let template = FieldPath::parse("/spec/template");
-    let (kind, spec, replicas, template) = match (o.api_version.as_str(), o.kind.as_str()) {
+    let (kind, spec, replicas) = match (o.api_version.as_str(), o.kind.as_str()) {
         ("apps/v1", "Deployment") => {
             let d: Deployment = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
-            (
-                WorkloadKind::Deployment,
-                s.template.spec,
-                s.replicas,
-                template,
-            )
+            (WorkloadKind::Deployment, s.template.spec, s.replicas)
         }
         ("apps/v1", "StatefulSet") => {
             let d: StatefulSet = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
-            (
-                WorkloadKind::StatefulSet,
-                s.template.spec,
-                s.replicas,
-                template,
-            )
+            (WorkloadKind::StatefulSet, s.template.spec, s.replicas)
         }
         ("apps/v1", "DaemonSet") => {
             let d: DaemonSet = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
-            (WorkloadKind::DaemonSet, s.template.spec, None, template)
+            (WorkloadKind::DaemonSet, s.template.spec, None)
         }
         ("apps/v1", "ReplicaSet") => {
             let d: ReplicaSet = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
             let t = s.template.unwrap_or_default();
-            (WorkloadKind::ReplicaSet, t.spec, s.replicas, template)
+            (WorkloadKind::ReplicaSet, t.spec, s.replicas)
         }
         ("batch/v1", "Job") => {
             let d: Job = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
-            (WorkloadKind::Job, s.template.spec, None, template)
+            (WorkloadKind::Job, s.template.spec, None)
         }
         ("batch/v1", "CronJob") => {
             let d: CronJob = typed(id, o)?;
@@ -412,29 +415,23 @@ fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeErro
                 .spec
                 .unwrap_or_default()
                 .template;
-            (
-                WorkloadKind::CronJob,
-                t.spec,
-                None,
-                FieldPath::parse("/spec/jobTemplate/spec/template"),
-            )
+            (WorkloadKind::CronJob, t.spec, None)
         }
         ("v1", "Pod") => {
             let p: Pod = typed(id, o)?;
-            (WorkloadKind::Pod, p.spec, None, FieldPath::root())
+            (WorkloadKind::Pod, p.spec, None)
         }
         _ => {
             check_shape(id, o)?;
             return Ok(None);
         }
     };
-    let meta_node = template.clone().key("metadata").resolve(o.root());
+    let meta_node = kind.template_path().key("metadata").resolve(o.root());
     Ok(Some(Workload {
         object: id,
         kind,
         pod_labels: labels_of(meta_node.and_then(|m| m.get("labels"))),
         pod_annotations: labels_of(meta_node.and_then(|m| m.get("annotations"))),
-        template,
         spec: spec.map(PodSpecFacts::from).unwrap_or_default(),
         declared_replicas: replicas,
         has_controller_in_inventory: false,
