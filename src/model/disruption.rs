@@ -20,10 +20,10 @@ pub struct Autoscaler {
     pub max_replicas: Option<i64>,
 }
 
-/// HPAs indexed by the workload their `scaleTargetRef` names.
+/// HPAs indexed by the objects their `scaleTargetRef` names (every copy of the target).
 #[derive(Debug, Default)]
 pub struct Autoscalers {
-    by_target: HashMap<(String, String, String), Autoscaler>,
+    by_target: HashMap<ObjectId, Autoscaler>,
 }
 
 impl Autoscalers {
@@ -46,31 +46,27 @@ impl Autoscalers {
                 Some(Value::Int(i)) => Some(i),
                 _ => None,
             };
-            by_target
-                .entry((
-                    o.namespace().to_string(),
-                    kind.to_string(),
-                    name.to_string(),
-                ))
-                .or_insert(Autoscaler {
-                    object: id,
-                    min_replicas: int("minReplicas").unwrap_or(1),
-                    max_replicas: int("maxReplicas"),
-                });
+            let hpa = Autoscaler {
+                object: id,
+                min_replicas: int("minReplicas").unwrap_or(1),
+                max_replicas: int("maxReplicas"),
+            };
+            // The first HPA in input order that names a workload scales it.
+            for target in inv.all(kind, o.namespace(), name) {
+                by_target.entry(target).or_insert_with(|| hpa.clone());
+            }
         }
         Autoscalers { by_target }
     }
 
     /// The HPA that scales this workload, if any.
-    pub fn for_workload(&self, inv: &Inventory, w: &Workload) -> Option<&Autoscaler> {
-        let o = inv.object(w.object);
-        self.by_target
-            .get(&(o.namespace().to_string(), o.kind.clone(), o.name.clone()))
+    pub fn for_workload(&self, w: &Workload) -> Option<&Autoscaler> {
+        self.by_target.get(&w.object)
     }
 
     /// How many replicas the workload runs, at the least and at the most.
     pub fn replicas(&self, inv: &Inventory, w: &Workload) -> Replicas {
-        if let Some(hpa) = self.for_workload(inv, w) {
+        if let Some(hpa) = self.for_workload(w) {
             return Replicas {
                 min: hpa.min_replicas,
                 max: hpa
@@ -393,12 +389,6 @@ pub struct Budgets {
 
 impl Budgets {
     pub fn build(inv: &Inventory) -> Budgets {
-        let index_of: HashMap<ObjectId, usize> = inv
-            .workloads
-            .iter()
-            .enumerate()
-            .map(|(i, w)| (w.object, i))
-            .collect();
         let mut out = Budgets::default();
         for (id, o) in inv.of_kind("PodDisruptionBudget") {
             let Some(budget) = Budget::from_object(inv, id) else {
@@ -408,7 +398,7 @@ impl Budgets {
                 Some(selector) => inv
                     .workloads_matching(o.namespace(), selector)
                     .filter(|w| counts_for_budgets(w))
-                    .filter_map(|w| index_of.get(&w.object).copied())
+                    .filter_map(|w| inv.workload_by_object.get(&w.object).copied())
                     .collect(),
                 None => Vec::new(),
             };
@@ -441,6 +431,41 @@ impl Budgets {
 mod tests {
     use super::*;
     use crate::yaml::parse_str;
+
+    #[test]
+    fn autoscalers_scale_every_copy_of_their_target_in_their_namespace() {
+        let deployment = |ns: &str| {
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: {ns}}}\nspec:\n  replicas: 2\n  template: {{spec: {{containers: [{{name: a, image: a}}]}}}}\n")
+        };
+        let hpa = |name: &str, ns: &str, min: u32| {
+            format!("apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: {name}, namespace: {ns}}}\nspec:\n  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}\n  minReplicas: {min}\n  maxReplicas: 9\n")
+        };
+        let docs = [
+            deployment("shop"),
+            deployment("shop"),
+            deployment("other"),
+            hpa("first", "shop", 3),
+            hpa("second", "shop", 5),
+            // An HPA v1 without minReplicas: the API server's default is 1.
+            "apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: v1, namespace: third}\nspec: {scaleTargetRef: {kind: Deployment, name: web}, maxReplicas: 4}\n".to_string(),
+            deployment("third"),
+        ];
+        let (inv, problems) =
+            crate::model::inventory_of(&docs.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(problems.is_empty(), "{problems:?}");
+        let hpas = inv.autoscalers();
+        let replicas: Vec<(i64, i64)> = inv
+            .workloads
+            .iter()
+            .map(|w| {
+                let r = hpas.replicas(&inv, w);
+                (r.min, r.max)
+            })
+            .collect();
+        // Both copies in `shop` take the first HPA; `other` has none; `third` the v1 one.
+        assert_eq!(replicas, [(3, 9), (3, 9), (2, 2), (1, 4)]);
+        assert!(std::ptr::eq(hpas, inv.autoscalers()), "built once");
+    }
 
     fn node(text: &str) -> crate::yaml::Tree {
         parse_str(text).unwrap().unwrap()

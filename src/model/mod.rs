@@ -252,6 +252,8 @@ pub struct Inventory {
     /// Object → its workload (an object runs at most one pod template).
     workload_by_object: HashMap<ObjectId, usize>,
     pub mesh: mesh::Mesh,
+    autoscalers: std::sync::OnceLock<disruption::Autoscalers>,
+    budgets: std::sync::OnceLock<disruption::Budgets>,
 }
 
 impl Inventory {
@@ -310,10 +312,37 @@ impl Inventory {
 
     /// The first object (in input order) with this kind, namespace and name.
     pub fn get(&self, kind: &str, namespace: &str, name: &str) -> Option<&Object> {
+        self.all(kind, namespace, name)
+            .next()
+            .map(|id| &self.objects[id])
+    }
+
+    /// Every object with this kind, namespace and name (copies of one object in several
+    /// files), in input order.
+    pub fn all<'a>(
+        &'a self,
+        kind: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = ObjectId> + 'a {
         self.by_name
             .candidates(kind, namespace, name)
-            .map(|id| &self.objects[id])
-            .find(|o| o.kind == kind && o.namespace() == namespace && o.name == name)
+            .filter(move |&id| {
+                let o = &self.objects[id];
+                o.kind == kind && o.namespace() == namespace && o.name == name
+            })
+    }
+
+    /// The HPAs by the workloads they scale, worked out once for the rules that need them.
+    pub fn autoscalers(&self) -> &disruption::Autoscalers {
+        self.autoscalers
+            .get_or_init(|| disruption::Autoscalers::build(self))
+    }
+
+    /// The PDBs with the workloads they cover, worked out once for the rules that need them.
+    pub fn budgets(&self) -> &disruption::Budgets {
+        self.budgets
+            .get_or_init(|| disruption::Budgets::build(self))
     }
 
     pub fn namespace_labels(&self, namespace: &str) -> Option<Labels> {

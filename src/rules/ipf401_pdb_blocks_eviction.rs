@@ -1,6 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
-use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
+use crate::model::disruption::ReplicaSource;
 use crate::model::gateway::is_istio_component;
 use crate::model::FieldPath;
 
@@ -61,8 +61,8 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = Autoscalers::build(inv);
-    let budgets = Budgets::build(inv);
+    let hpas = inv.autoscalers();
+    let budgets = inv.budgets();
     for (budget, covered) in &budgets.budgets {
         if !covered
             .iter()

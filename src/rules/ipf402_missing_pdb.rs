@@ -1,6 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::disruption::{counts_for_budgets, Autoscalers, Budgets};
+use crate::model::disruption::counts_for_budgets;
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
@@ -43,8 +43,8 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = Autoscalers::build(inv);
-    let budgets = Budgets::build(inv);
+    let hpas = inv.autoscalers();
+    let budgets = inv.budgets();
     for (i, w) in inv.workloads.iter().enumerate() {
         if !counts_for_budgets(w) || w.kind == WorkloadKind::Pod || !w.membership.is_meshed() {
             continue;

@@ -62,13 +62,13 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = Autoscalers::build(inv);
+    let hpas = inv.autoscalers();
     for w in &inv.workloads {
         if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
             continue;
         }
         match w.kind {
-            WorkloadKind::Deployment => deployment(cx, &hpas, w, sink),
+            WorkloadKind::Deployment => deployment(cx, hpas, w, sink),
             WorkloadKind::DaemonSet => daemonset(cx, w, sink),
             _ => {}
         }

@@ -1,6 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
-use crate::model::disruption::{Autoscalers, ReplicaSource};
+use crate::model::disruption::ReplicaSource;
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
@@ -42,7 +42,7 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = Autoscalers::build(inv);
+    let hpas = inv.autoscalers();
     for w in &inv.workloads {
         if w.has_controller_in_inventory
             || w.membership.sidecar_revision().is_none()

@@ -1,7 +1,7 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::capacity::{node_rooms, pod_requests, Resources};
-use crate::model::disruption::{resolve_fenceposts, Autoscalers, DeploymentStrategy};
+use crate::model::disruption::{resolve_fenceposts, DeploymentStrategy};
 use crate::model::quantity::Quantity;
 use crate::model::workload::{Workload, WorkloadKind};
 use crate::model::{FieldPath, Inventory, Object};
@@ -86,7 +86,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(istiod) = inv.workloads.iter().find(|w| Some(w.object) == cp.object) else {
         return;
     };
-    let hpas = Autoscalers::build(inv);
+    let hpas = inv.autoscalers();
     let replicas = hpas.replicas(inv, istiod);
     let per_pod = pod_requests(&istiod.spec);
     let requests = format!(
@@ -228,7 +228,7 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
 /// What the controllers and bare Pods in the input use against a quota key, when the export
 /// has no `status.used`.
 fn used_in_input(inv: &Inventory, namespace: &str, key: &str) -> Quantity {
-    let hpas = Autoscalers::build(inv);
+    let hpas = inv.autoscalers();
     let mut total = Quantity::ZERO;
     for w in &inv.workloads {
         let o: &Object = inv.object(w.object);

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::disruption::{Autoscalers, Budgets, ReplicaSource};
+use crate::model::disruption::ReplicaSource;
 use crate::model::gateway::gateway_install;
 use crate::model::{FieldPath, ObjectId};
 
@@ -46,8 +46,8 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = Autoscalers::build(inv);
-    let budgets = Budgets::build(inv);
+    let hpas = inv.autoscalers();
+    let budgets = inv.budgets();
     // By identity, not object: a repository may hold the same Deployment in several files,
     // some of them partial (kustomize patches) that only the complete copy shows for what
     // it is.
