@@ -74,12 +74,24 @@ fn ignored(inv: &Inventory, d: &Diagnostic) -> bool {
 
 /// Sorts by file, position and code; objects from a cluster by kind, namespace and name.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceFile]) {
-    let key = |d: &Diagnostic| -> (u8, String, u32, u32, String) {
+    // Each file's place in path order, so that keys need no copy of the path.
+    let mut by_path: Vec<usize> = (0..files.len()).collect();
+    by_path.sort_by(|&a, &b| files[a].path.cmp(&files[b].path));
+    let mut rank = vec![0u32; files.len()];
+    let mut place = 0;
+    for (i, &file) in by_path.iter().enumerate() {
+        // Files with one path (read twice) share a place, as their paths compared equal.
+        if i > 0 && files[by_path[i - 1]].path != files[file].path {
+            place += 1;
+        }
+        rank[file] = place;
+    }
+    let key = |d: &Diagnostic| -> (u8, u32, u32, u32, String) {
         match &d.subject {
-            Subject::Estate => (0, String::new(), 0, 0, String::new()),
+            Subject::Estate => (0, 0, 0, 0, String::new()),
             Subject::File { file, span } => (
                 1,
-                files[*file].path.clone(),
+                rank[*file],
                 span.start.line,
                 span.start.col,
                 String::new(),
@@ -91,13 +103,15 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                         let span = field.locate(o.root());
                         (
                             1,
-                            files[file].path.clone(),
+                            rank[file],
                             span.start.line,
                             span.start.col,
                             String::new(),
                         )
                     }
-                    crate::model::Origin::Cluster => (2, o.display_name(), 0, 0, field.to_string()),
+                    crate::model::Origin::Cluster => {
+                        (2, 0, 0, 0, format!("{}\0{field}", o.display_name()))
+                    }
                 }
             }
         }
@@ -121,6 +135,8 @@ pub fn fails(diagnostics: &[Diagnostic], fail_on: Option<Severity>) -> bool {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+
+    use super::*;
 
     /// A meshed Deployment whose grace period (10s) does not exceed the drain (20s), with
     /// `object` and `template` as its ignore annotations.
@@ -177,5 +193,43 @@ mod tests {
         reported.sort();
         assert_eq!(reported, ["none", "other-code"]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn sorts_by_path_then_position_and_drops_repeats() {
+        let files = [
+            SourceFile::new("b.yaml".into(), String::new()),
+            SourceFile::new("a.yaml".into(), String::new()),
+            SourceFile::new("a/z.yaml".into(), String::new()),
+        ];
+        let at = |file: usize, line: u32, message: &str| Diagnostic {
+            code: "IPF001",
+            name: "test",
+            severity: Severity::Error,
+            message: message.into(),
+            subject: Subject::File {
+                file,
+                span: crate::yaml::Span {
+                    start: crate::yaml::Pos { line, col: 0 },
+                    end: crate::yaml::Pos { line, col: 1 },
+                },
+            },
+            fix: None,
+        };
+        let mut diagnostics = vec![
+            at(0, 1, "b1"),
+            at(2, 9, "z9"),
+            at(1, 7, "a7"),
+            at(1, 3, "a3"),
+            Diagnostic {
+                subject: Subject::Estate,
+                ..at(0, 0, "estate")
+            },
+            at(1, 3, "a3"),
+            at(1, 3, "a3 again"),
+        ];
+        sort(&mut diagnostics, &Inventory::default(), &files);
+        let order: Vec<&str> = diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert_eq!(order, ["estate", "a3", "a3 again", "a7", "z9", "b1"]);
     }
 }
