@@ -169,6 +169,8 @@ impl Selector {
                 requirements.push(Requirement { key, op });
             }
         }
+        // Selectors are kept for the whole run (one per PDB, Service, webhook).
+        requirements.shrink_to_fit();
         Selector { requirements }
     }
 
