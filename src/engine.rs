@@ -172,7 +172,7 @@ mod tests {
             .diagnostics
             .iter()
             .filter_map(|d| d.object())
-            .map(|id| report.inventory.object(id).name.as_str())
+            .map(|id| report.inventory.object(id).name())
             .collect();
         reported.sort();
         assert_eq!(reported, ["none", "other-code"]);

@@ -548,8 +548,8 @@ pub fn kubectl_patch(object: &Object, edits: &[Edit]) -> String {
         }
     }
     let resource = match object.group() {
-        "" => object.kind.to_ascii_lowercase(),
-        group => format!("{}.{group}", object.kind.to_ascii_lowercase()),
+        "" => object.kind().to_ascii_lowercase(),
+        group => format!("{}.{group}", object.kind().to_ascii_lowercase()),
     };
     let namespace = if object.is_cluster_scoped() {
         String::new()
@@ -558,7 +558,7 @@ pub fn kubectl_patch(object: &Object, edits: &[Edit]) -> String {
     };
     format!(
         "kubectl patch {}{namespace} --type merge -p {}",
-        shell_quote(&format!("{resource}/{}", object.name)),
+        shell_quote(&format!("{resource}/{}", object.name())),
         shell_quote(&patch.to_string())
     )
 }

@@ -30,7 +30,7 @@ impl Autoscalers {
     pub fn build(inv: &Inventory) -> Autoscalers {
         let mut by_target = HashMap::new();
         for (id, o) in inv.of_kind("HorizontalPodAutoscaler") {
-            if !o.api_version.starts_with("autoscaling/") {
+            if !o.api_version().starts_with("autoscaling/") {
                 continue;
             }
             let Some(spec) = o.root().get("spec") else {
@@ -64,8 +64,11 @@ impl Autoscalers {
     /// The HPA that scales this workload, if any.
     pub fn for_workload(&self, inv: &Inventory, w: &Workload) -> Option<&Autoscaler> {
         let o = inv.object(w.object);
-        self.by_target
-            .get(&(o.namespace().to_string(), o.kind.clone(), o.name.clone()))
+        self.by_target.get(&(
+            o.namespace().to_string(),
+            o.kind().to_string(),
+            o.name().to_string(),
+        ))
     }
 
     /// How many replicas the workload runs, at the least and at the most.
@@ -79,7 +82,7 @@ impl Autoscalers {
                     .max(hpa.min_replicas),
                 source: ReplicaSource::Autoscaler {
                     object: hpa.object,
-                    name: inv.object(hpa.object).name.clone(),
+                    name: inv.object(hpa.object).name().to_string(),
                 },
             };
         }
@@ -308,7 +311,7 @@ impl Budget {
     /// Reads a PDB. `None` when the budget fields are ones the API server rejects.
     pub fn from_object(inv: &Inventory, object: ObjectId) -> Option<Budget> {
         let o = inv.object(object);
-        if o.kind != "PodDisruptionBudget" || !o.api_version.starts_with("policy/") {
+        if o.kind() != "PodDisruptionBudget" || !o.api_version().starts_with("policy/") {
             return None;
         }
         let spec = o.root().get("spec");
@@ -327,7 +330,7 @@ impl Budget {
             .filter(|n| !n.is_null())
             .map(Selector::from_node)
             // policy/v1 made `{}` mean "every pod in the namespace"; v1beta1 kept "none".
-            .filter(|s| !s.is_empty() || o.api_version == "policy/v1");
+            .filter(|s| !s.is_empty() || o.api_version() == "policy/v1");
         Some(Budget {
             object,
             selector,
@@ -420,7 +423,7 @@ impl Budgets {
             for &w in &matching {
                 out.by_workload.entry(w).or_default().push(b);
                 let wo = inv.object(inv.workloads[w].object);
-                if seen.insert((wo.kind.as_str(), wo.name.as_str())) {
+                if seen.insert((wo.kind(), wo.name())) {
                     covered.push(w);
                 }
             }
