@@ -91,7 +91,7 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                         let span = field.locate(o.root());
                         (
                             1,
-                            files[file].path.clone(),
+                            files[file as usize].path.clone(),
                             span.start.line,
                             span.start.col,
                             String::new(),

@@ -518,8 +518,8 @@ fn add_document(
         .and_then(|m| StrRef::at(m, &["name"]).or_else(|| StrRef::at(m, &["generateName"])));
     let declared_namespace = metadata.and_then(|m| StrRef::at(m, &["namespace"]));
     let origin = Origin::File {
-        file,
-        document: doc_index,
+        file: file as u32,
+        document: doc_index as u32,
     };
     result.objects.push(Object::new(
         tree.clone(),

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use super::{read_gap, selector, Labels, ObjectRef};
 use crate::yaml::{Node, NodeId, Tree};
 
-/// Where an object came from: a document in a file, or a cluster (no text position).
+/// Where an object came from: a document in a file, or a cluster (no text position). Indexes
+/// are u32 to keep every object small; no input holds four billion files or documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Origin {
-    File { file: usize, document: usize },
+    File { file: u32, document: u32 },
     Cluster,
 }
 
@@ -329,7 +330,7 @@ mod tests {
         // One per Kubernetes object: on a 100,000-object estate every 8 bytes here is most
         // of a megabyte, and the loader must stay under 4x the input's size.
         assert!(
-            std::mem::size_of::<Object>() <= 72,
+            std::mem::size_of::<Object>() <= 56,
             "{}",
             std::mem::size_of::<Object>()
         );
