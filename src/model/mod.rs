@@ -74,6 +74,17 @@ impl HashIndex {
     }
 }
 
+/// Adds `id` to the list under `key`, copying the key only the first time it is seen (these
+/// maps have a few keys and one entry per object).
+fn file_under(map: &mut HashMap<String, Vec<usize>>, key: &str, id: usize) {
+    match map.get_mut(key) {
+        Some(ids) => ids.push(id),
+        None => {
+            map.insert(key.to_string(), vec![id]);
+        }
+    }
+}
+
 /// The identity of an object in reports.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct ObjectRef {
@@ -115,23 +126,20 @@ impl Inventory {
         };
         let mut by_name = Vec::with_capacity(inv.objects.len());
         for (id, o) in inv.objects.iter().enumerate() {
-            inv.by_kind
-                .entry(o.kind().to_string())
-                .or_default()
-                .push(id);
+            file_under(&mut inv.by_kind, o.kind(), id);
             by_name.push((HashIndex::hash(o.kind(), o.namespace(), o.name()), id));
         }
         inv.by_name = HashIndex::new(by_name);
         let (workloads, problems) = workload::extract(&inv.objects);
         let mut by_label = Vec::new();
         for (i, w) in workloads.iter().enumerate() {
-            let ns = inv.objects[w.object].namespace().to_string();
+            let ns = inv.objects[w.object].namespace();
             by_label.extend(
                 w.pod_labels
                     .iter()
-                    .map(|(k, v)| (HashIndex::hash(&ns, k, v), i)),
+                    .map(|(k, v)| (HashIndex::hash(ns, k, v), i)),
             );
-            inv.workloads_by_namespace.entry(ns).or_default().push(i);
+            file_under(&mut inv.workloads_by_namespace, ns, i);
             inv.workload_by_object.insert(w.object, i);
         }
         inv.workloads_by_label = HashIndex::new(by_label);
