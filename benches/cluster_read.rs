@@ -48,7 +48,7 @@ fn main() {
         let started = Instant::now();
         let read = cluster::read(&args, &kinds, &Limits::default(), false).expect("read");
         let elapsed = started.elapsed();
-        let pods = read.objects.iter().filter(|o| o.kind == "Pod").count();
+        let pods = read.objects.iter().filter(|o| o.kind() == "Pod").count();
         assert_eq!(pods, PODS, "every pod is read");
         println!(
             "read {run}: {:>7.0} ms  {} objects, {} requests",

@@ -103,7 +103,7 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                         let span = field.locate(o.root());
                         (
                             1,
-                            rank[file],
+                            rank[file as usize],
                             span.start.line,
                             span.start.col,
                             String::new(),
@@ -188,7 +188,7 @@ mod tests {
             .diagnostics
             .iter()
             .filter_map(|d| d.object())
-            .map(|id| report.inventory.object(id).name.as_str())
+            .map(|id| report.inventory.object(id).name())
             .collect();
         reported.sort();
         assert_eq!(reported, ["none", "other-code"]);

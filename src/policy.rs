@@ -21,9 +21,9 @@ use crate::source::Note;
 /// globs match.
 pub fn object_identity(o: &Object) -> String {
     if o.is_cluster_scoped() {
-        format!("{}/{}", o.kind, o.name)
+        format!("{}/{}", o.kind(), o.name())
     } else {
-        format!("{}/{}/{}", o.kind, o.namespace(), o.name)
+        format!("{}/{}/{}", o.kind(), o.namespace(), o.name())
     }
 }
 

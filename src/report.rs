@@ -101,7 +101,7 @@ impl Report {
                 let o = self.inventory.object(*object);
                 match o.origin {
                     Origin::File { file, .. } => Some(Location {
-                        file: &self.files[file],
+                        file: &self.files[file as usize],
                         span: field.locate(o.root()),
                     }),
                     Origin::Cluster => None,

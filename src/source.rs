@@ -10,8 +10,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::diagnostic::Severity;
-use crate::model::{Object, Origin};
-use crate::yaml::{self, Node, NodeId, Pos, Span, Tree};
+use crate::model::{Object, Origin, StrRef};
+use crate::yaml::{self, NodeId, Pos, Span, Tree};
 
 /// Files larger than this are refused: no manifest is this big, and reading one would only
 /// exhaust memory.
@@ -471,7 +471,7 @@ fn add_document(
     doc_index: usize,
     tree: &Arc<Tree>,
     id: NodeId,
-    list: Option<(&str, &str)>,
+    list: Option<(StrRef, StrRef)>,
     result: &mut FileResult,
 ) {
     let root = tree.node(id);
@@ -502,11 +502,11 @@ fn add_document(
     // Absent is `None`; present but not a string is `Some(None)`.
     let api_version = root
         .get("apiVersion")
-        .map(Node::as_str)
+        .map(StrRef::of)
         .or(list.map(|(a, _)| Some(a)));
     let kind = root
         .get("kind")
-        .map(Node::as_str)
+        .map(StrRef::of)
         .or(list.map(|(_, k)| Some(k)));
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
         result.notes.push(Note {
@@ -522,15 +522,19 @@ fn add_document(
             .push(problem("apiVersion and kind must be strings".into()));
         return;
     };
-    if kind.ends_with("List") && api_version == "v1" {
+    let kind_text = kind.read(tree).unwrap_or_default();
+    if kind_text.ends_with("List") && api_version.read(tree) == Some("v1") {
         if let Some(items) = root.get("items") {
             let Some(items) = items.as_seq() else {
                 result
                     .problems
-                    .push(problem(format!("{kind}: items must be a list")));
+                    .push(problem(format!("{kind_text}: items must be a list")));
                 return;
             };
-            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+            let item_kind = kind_text
+                .strip_suffix("List")
+                .filter(|k| !k.is_empty())
+                .map(|k| kind.prefix(k.len()));
             for item in items {
                 let list = item_kind.map(|k| (api_version, k));
                 add_document(file, doc_index, tree, item.id(), list, result);
@@ -544,7 +548,7 @@ fn add_document(
             result.problems.push(ReadProblem {
                 span: m.span(),
                 ..problem(format!(
-                    "{kind}: metadata must be a mapping, found {}",
+                    "{kind_text}: metadata must be a mapping, found {}",
                     m.type_name()
                 ))
             });
@@ -552,24 +556,21 @@ fn add_document(
         }
     }
     let name = metadata
-        .and_then(|m| m.str_at(&["name"]).or_else(|| m.str_at(&["generateName"])))
-        .unwrap_or_default()
-        .to_string();
-    let declared_namespace = metadata
-        .and_then(|m| m.str_at(&["namespace"]))
-        .map(str::to_string);
-    result.objects.push(Object {
-        api_version: api_version.to_string(),
-        kind: kind.to_string(),
+        .and_then(|m| StrRef::at(m, &["name"]).or_else(|| StrRef::at(m, &["generateName"])));
+    let declared_namespace = metadata.and_then(|m| StrRef::at(m, &["namespace"]));
+    let origin = Origin::File {
+        file: file as u32,
+        document: doc_index as u32,
+    };
+    result.objects.push(Object::new(
+        tree.clone(),
+        id,
+        origin,
+        api_version,
+        kind,
         name,
         declared_namespace,
-        tree: tree.clone(),
-        node: id,
-        origin: Origin::File {
-            file,
-            document: doc_index,
-        },
-    });
+    ));
 }
 
 #[cfg(test)]

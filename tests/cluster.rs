@@ -65,10 +65,10 @@ fn converted_objects(
         .iter()
         .filter(|f| {
             cluster.inventory.objects.iter().any(|c| {
-                c.kind == f.kind
+                c.kind() == f.kind()
                     && c.namespace() == f.namespace()
-                    && c.name == f.name
-                    && c.api_version != f.api_version
+                    && c.name() == f.name()
+                    && c.api_version() != f.api_version()
             })
         })
         .map(|o| format!(" {}\")", o.display_name()))
@@ -82,13 +82,13 @@ fn comparable(report: &istio_preflight::report::Report) -> Vec<String> {
         .map(|d| {
             let object = d.object().map(|id| {
                 let o = report.inventory.object(id);
-                if o.kind == "ReadGap" {
+                if o.kind() == "ReadGap" {
                     format!(
                         "ReadGap for {}",
                         o.root().str_at(&["spec", "kind"]).unwrap_or("?")
                     )
                 } else {
-                    format!("{} {}", o.api_version, o.display_name())
+                    format!("{} {}", o.api_version(), o.display_name())
                 }
             });
             format!(
@@ -117,7 +117,7 @@ fn clusters_of(dir: &Path) -> Vec<Vec<String>> {
     let several = loaded
         .objects
         .iter()
-        .any(|o| !seen.insert((o.kind.clone(), o.namespace().to_string(), o.name.clone())));
+        .any(|o| !seen.insert((o.kind(), o.namespace(), o.name())));
     if several {
         inputs.into_iter().map(|f| vec![f]).collect()
     } else {

@@ -245,7 +245,7 @@ fn run_corpus_case(case: &CorpusCase) -> Vec<u8> {
             .inventory
             .objects
             .iter()
-            .position(|o| o.kind == *kind && o.name == *name)
+            .position(|o| o.kind() == *kind && o.name() == *name)
             .unwrap_or_else(|| panic!("{}: no {kind} {name}", case.file));
         let path = match edit {
             Edit::Set { path, .. } | Edit::Remove { path } => path.clone(),
@@ -760,7 +760,7 @@ fn objects_inside_a_kind_list_are_fixed_in_place() {
         .inventory
         .objects
         .iter()
-        .position(|o| o.name == "b")
+        .position(|o| o.name() == "b")
         .unwrap();
     let field = FieldPath::parse("/spec/terminationGracePeriodSeconds");
     report.diagnostics.push(Diagnostic {
@@ -814,7 +814,7 @@ fn cluster_objects_get_a_kubectl_patch_and_are_never_changed() {
     let o = &report.inventory.objects[first];
     let command = &plan.patches[0].command;
     assert!(
-        command.starts_with(&format!("kubectl patch deployment.apps/{} -n {} --type merge -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"terminationGracePeriodSeconds\":", o.name, o.namespace())),
+        command.starts_with(&format!("kubectl patch deployment.apps/{} -n {} --type merge -p '{{\"spec\":{{\"template\":{{\"spec\":{{\"terminationGracePeriodSeconds\":", o.name(), o.namespace())),
         "{command}"
     );
     // The file fixes still apply to every other object; the cluster one is only shown.
@@ -843,7 +843,7 @@ fn list_items_are_edited_one_by_one_whatever_their_style() {
             .inventory
             .objects
             .iter()
-            .position(|o| o.name == name)
+            .position(|o| o.name() == name)
             .unwrap()
     };
     let edits = [

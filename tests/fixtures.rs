@@ -30,7 +30,7 @@ fn every_rule_fixture() {
             .collect();
         let mut fire = 0;
         for (id, o) in report.inventory.objects.iter().enumerate() {
-            if o.name.starts_with("fire-") {
+            if o.name().starts_with("fire-") {
                 fire += 1;
                 if !reported.contains(&id) {
                     failures.push(format!(
@@ -39,7 +39,7 @@ fn every_rule_fixture() {
                     ));
                 }
             } else if reported.contains(&id) {
-                let why = if o.name.starts_with("dont-fire-") {
+                let why = if o.name().starts_with("dont-fire-") {
                     "must not be reported"
                 } else {
                     "is a supporting object and should not be reported (name the case fire-* if it should)"

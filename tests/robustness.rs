@@ -57,7 +57,7 @@ fn still_checked(report: &Report) -> bool {
         .inventory
         .objects
         .iter()
-        .any(|o| o.name == "still-checked")
+        .any(|o| o.name() == "still-checked")
 }
 
 #[test]

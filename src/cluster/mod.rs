@@ -746,8 +746,8 @@ fn object_from_json(json: Json, list_kind: Option<(&str, &str)>) -> Option<Objec
         .and_then(Json::as_str)
         .map(str::to_string)
         .or_else(|| list_kind.map(|(_, k)| k.to_string()))?;
-    ordered.insert("apiVersion".into(), Json::String(api_version.clone()));
-    ordered.insert("kind".into(), Json::String(kind.clone()));
+    ordered.insert("apiVersion".into(), Json::String(api_version));
+    ordered.insert("kind".into(), Json::String(kind));
     for (key, mut value) in fields {
         if key == "apiVersion" || key == "kind" {
             continue;
@@ -759,24 +759,7 @@ fn object_from_json(json: Json, list_kind: Option<(&str, &str)>) -> Option<Objec
         }
         ordered.insert(key, value);
     }
-    let json = Json::Object(ordered);
-    let metadata = json.get("metadata");
-    let name = metadata
-        .and_then(|m| m.get("name"))
-        .and_then(Json::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let declared_namespace = metadata
-        .and_then(|m| m.get("namespace"))
-        .and_then(Json::as_str)
-        .map(str::to_string);
-    Some(Object::from_cluster(
-        api_version,
-        kind,
-        name,
-        declared_namespace,
-        &json,
-    ))
+    Some(Object::from_cluster(&Json::Object(ordered)))
 }
 
 fn parse_resources(text: &str, group: &str, version: &str) -> Vec<Resource> {
@@ -886,15 +869,32 @@ mod tests {
         let page = parse_page(page, "v1", "Pod").unwrap();
         assert_eq!(page.next.as_deref(), Some("abc"));
         let o = &page.objects[0];
-        assert_eq!(
-            (o.kind.as_str(), o.namespace(), o.name.as_str()),
-            ("Pod", "shop", "a")
-        );
+        assert_eq!((o.kind(), o.namespace(), o.name()), ("Pod", "shop", "a"));
         assert_eq!(o.origin, crate::model::Origin::Cluster);
         let json = o.root().to_json();
         let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["apiVersion", "kind", "metadata", "spec"]);
         assert!(json["metadata"].get("managedFields").is_none());
+    }
+
+    #[test]
+    fn list_items_without_api_version_and_kind_report_those_of_the_list() {
+        let page = r#"{"kind":"DeploymentList","apiVersion":"apps/v1","metadata":{},
+            "items":[{"metadata":{"name":"a","namespace":"shop"}},
+                {"apiVersion":"extensions/v1beta1","kind":"Deployment","metadata":{"name":"b"}}]}"#;
+        let page = parse_page(page, "apps/v1", "Deployment").unwrap();
+        let names: Vec<_> = page
+            .objects
+            .iter()
+            .map(|o| (o.api_version(), o.kind(), o.name(), o.declared_namespace()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("apps/v1", "Deployment", "a", Some("shop")),
+                ("extensions/v1beta1", "Deployment", "b", None)
+            ]
+        );
     }
 
     #[test]

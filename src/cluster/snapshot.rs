@@ -19,7 +19,7 @@ pub fn render(objects: &[Object], context: &str) -> String {
     );
     for o in objects {
         let mut json = o.root().to_json();
-        if o.kind == "Secret" && o.group().is_empty() {
+        if o.kind() == "Secret" && o.group().is_empty() {
             redact_secret(&mut json);
         }
         out.push_str("---\n");
@@ -212,13 +212,7 @@ mod tests {
     use serde_json::json;
 
     fn object(json: Json) -> Object {
-        Object::from_cluster(
-            json["apiVersion"].as_str().unwrap().into(),
-            json["kind"].as_str().unwrap().into(),
-            json["metadata"]["name"].as_str().unwrap_or_default().into(),
-            json["metadata"]["namespace"].as_str().map(Into::into),
-            &json,
-        )
+        Object::from_cluster(&json)
     }
 
     fn round_trip(value: Json) {

@@ -152,10 +152,10 @@ pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
             let o = report.inventory.object(id);
             fingerprint(&[
                 d.code,
-                &o.api_version,
-                &o.kind,
+                o.api_version(),
+                o.kind(),
                 o.namespace(),
-                &o.name,
+                o.name(),
                 &field,
             ])
         }
@@ -196,8 +196,8 @@ fn result(
         location.insert(
             "logicalLocations".into(),
             json!([{
-                "name": o.name,
-                "fullyQualifiedName": format!("{}/{}/{}", o.api_version, o.kind, if o.is_cluster_scoped() { o.name.clone() } else { format!("{}/{}", o.namespace(), o.name) }),
+                "name": o.name(),
+                "fullyQualifiedName": format!("{}/{}/{}", o.api_version(), o.kind(), if o.is_cluster_scoped() { o.name().to_string() } else { format!("{}/{}", o.namespace(), o.name()) }),
                 "kind": "object",
             }]),
         );

@@ -115,7 +115,7 @@ pub fn summary(report: &Report, plan: &Plan, failed: &[(usize, String)], applyin
     let written = |o: &Outcome| {
         let file = report.diagnostics[o.diagnostic].object().and_then(|id| {
             match report.inventory.object(id).origin {
-                Origin::File { file, .. } => Some(file),
+                Origin::File { file, .. } => Some(file as usize),
                 Origin::Cluster => None,
             }
         });
@@ -215,7 +215,7 @@ pub fn plan(report: &Report, unsafe_fixes: bool) -> Plan {
         }
         let object = report.inventory.object(id);
         match object.origin {
-            Origin::File { file, .. } => by_file.entry(file).or_default().push(i),
+            Origin::File { file, .. } => by_file.entry(file as usize).or_default().push(i),
             Origin::Cluster => plan.patches.push(ClusterPatch {
                 diagnostic: i,
                 command: kubectl_patch(object, &fix.edits),
@@ -263,7 +263,9 @@ fn conflict(
 /// The document index and root span of an object read from a file.
 fn origin(object: &Object) -> Option<(usize, usize, crate::yaml::Span)> {
     match object.origin {
-        Origin::File { file, document } => Some((file, document, object.root().span())),
+        Origin::File { file, document } => {
+            Some((file as usize, document as usize, object.root().span()))
+        }
         Origin::Cluster => None,
     }
 }
@@ -548,8 +550,8 @@ pub fn kubectl_patch(object: &Object, edits: &[Edit]) -> String {
         }
     }
     let resource = match object.group() {
-        "" => object.kind.to_ascii_lowercase(),
-        group => format!("{}.{group}", object.kind.to_ascii_lowercase()),
+        "" => object.kind().to_ascii_lowercase(),
+        group => format!("{}.{group}", object.kind().to_ascii_lowercase()),
     };
     let namespace = if object.is_cluster_scoped() {
         String::new()
@@ -558,7 +560,7 @@ pub fn kubectl_patch(object: &Object, edits: &[Edit]) -> String {
     };
     format!(
         "kubectl patch {}{namespace} --type merge -p {}",
-        shell_quote(&format!("{resource}/{}", object.name)),
+        shell_quote(&format!("{resource}/{}", object.name())),
         shell_quote(&patch.to_string())
     )
 }

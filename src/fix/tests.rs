@@ -271,13 +271,7 @@ fn merge_patch_for_cluster_objects() {
     )
     .unwrap()
     .unwrap();
-    let object = Object::from_cluster(
-        "apps/v1".into(),
-        "Deployment".into(),
-        "cart".into(),
-        Some("shop".into()),
-        &root.root().to_json(),
-    );
+    let object = Object::from_cluster(&root.root().to_json());
     let cmd = kubectl_patch(
         &object,
         &[

@@ -120,7 +120,7 @@ pub fn node_rooms(inv: &Inventory, tolerations: &[Toleration]) -> (Vec<NodeRoom>
         };
         rooms.push(NodeRoom {
             object: id,
-            name: n.name.clone(),
+            name: n.name().to_string(),
             free: Resources {
                 cpu: get("cpu"),
                 memory: get("memory"),

@@ -39,7 +39,7 @@ pub struct ConditionProblem {
 
 impl<'a> InstalledCrd<'a> {
     pub fn from_object(id: ObjectId, object: &'a Object) -> Option<InstalledCrd<'a>> {
-        if object.kind != "CustomResourceDefinition" {
+        if object.kind() != "CustomResourceDefinition" {
             return None;
         }
         let spec = object.root().get("spec")?;
@@ -61,7 +61,7 @@ impl<'a> InstalledCrd<'a> {
         Some(InstalledCrd {
             id,
             object,
-            name: &object.name,
+            name: object.name(),
             group: spec.str_at(&["group"])?,
             kind: spec.str_at(&["names", "kind"])?,
             versions,
@@ -149,13 +149,12 @@ pub fn is_istio_group(group: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// A CRD from its metadata, spec and status.
     fn object(text: &str) -> Object {
-        let o = Object::from_yaml(text);
-        Object {
-            api_version: "apiextensions.k8s.io/v1".into(),
-            kind: "CustomResourceDefinition".into(),
-            ..o
-        }
+        Object::from_yaml(&format!(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n{}",
+            text.trim_start()
+        ))
     }
 
     #[test]

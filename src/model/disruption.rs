@@ -30,7 +30,7 @@ impl Autoscalers {
     pub fn build(inv: &Inventory) -> Autoscalers {
         let mut by_target = HashMap::new();
         for (id, o) in inv.of_kind("HorizontalPodAutoscaler") {
-            if !o.api_version.starts_with("autoscaling/") {
+            if !o.api_version().starts_with("autoscaling/") {
                 continue;
             }
             let Some(spec) = o.root().get("spec") else {
@@ -75,7 +75,7 @@ impl Autoscalers {
                     .max(hpa.min_replicas),
                 source: ReplicaSource::Autoscaler {
                     object: hpa.object,
-                    name: inv.object(hpa.object).name.clone(),
+                    name: inv.object(hpa.object).name().to_string(),
                 },
             };
         }
@@ -304,7 +304,7 @@ impl Budget {
     /// Reads a PDB. `None` when the budget fields are ones the API server rejects.
     pub fn from_object(inv: &Inventory, object: ObjectId) -> Option<Budget> {
         let o = inv.object(object);
-        if o.kind != "PodDisruptionBudget" || !o.api_version.starts_with("policy/") {
+        if o.kind() != "PodDisruptionBudget" || !o.api_version().starts_with("policy/") {
             return None;
         }
         let spec = o.root().get("spec");
@@ -323,7 +323,7 @@ impl Budget {
             .filter(|n| !n.is_null())
             .map(Selector::from_node)
             // policy/v1 made `{}` mean "every pod in the namespace"; v1beta1 kept "none".
-            .filter(|s| !s.is_empty() || o.api_version == "policy/v1");
+            .filter(|s| !s.is_empty() || o.api_version() == "policy/v1");
         Some(Budget {
             object,
             selector,
@@ -410,7 +410,7 @@ impl Budgets {
             for &w in &matching {
                 out.by_workload.entry(w).or_default().push(b);
                 let wo = inv.object(inv.workloads[w].object);
-                if seen.insert((wo.kind.as_str(), wo.name.as_str())) {
+                if seen.insert((wo.kind(), wo.name())) {
                     covered.push(w);
                 }
             }

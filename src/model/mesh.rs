@@ -237,7 +237,7 @@ impl Mesh {
         // Since 1.28 every tag also gets a Service `istiod-revision-tag-<tag>`
         // (istio/istio `manifests/charts/istio-control/istio-discovery/templates/revision-tags-svc.yaml`).
         for (_, o) in inv.of_kind("Service") {
-            if !o.name.starts_with("istiod-revision-tag-") {
+            if !o.name().starts_with("istiod-revision-tag-") {
                 continue;
             }
             if let (Some(tag), Some(rev)) = (o.label("istio.io/tag"), o.label("istio.io/rev")) {
@@ -260,10 +260,10 @@ impl Mesh {
                 continue;
             }
             let revision_of = |prefix: &str| -> Option<String> {
-                if o.name == prefix {
+                if o.name() == prefix {
                     Some("default".to_string())
                 } else {
-                    o.name
+                    o.name()
                         .strip_prefix(prefix)
                         .and_then(|r| r.strip_prefix('-'))
                         .map(str::to_string)

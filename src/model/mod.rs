@@ -13,6 +13,7 @@ pub mod gateway;
 pub mod install;
 pub mod intstr;
 pub mod mesh;
+mod object;
 pub mod path;
 pub mod protocol;
 pub mod quantity;
@@ -27,165 +28,12 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+pub(crate) use object::StrRef;
+pub use object::{Object, Origin};
 pub use path::FieldPath;
 pub use selector::{Labels, Selector};
 pub use version::Version;
 pub use workload::Workload;
-
-use std::sync::Arc;
-
-use crate::yaml::{Node, NodeId, Tree};
-
-/// Where an object came from: a document in a file, or a cluster (no text position).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Origin {
-    File { file: usize, document: usize },
-    Cluster,
-}
-
-/// One Kubernetes object.
-#[derive(Debug)]
-pub struct Object {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    /// `metadata.namespace` as written; see [`Object::namespace`] for the effective one.
-    pub declared_namespace: Option<String>,
-    /// The document the object is in, shared with the other items of a List.
-    pub tree: Arc<Tree>,
-    /// The object's node in `tree`.
-    pub node: NodeId,
-    pub origin: Origin,
-}
-
-/// Kinds that live outside namespaces.
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "CustomResourceDefinition",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "PersistentVolume",
-    "StorageClass",
-    "PriorityClass",
-    "IngressClass",
-    "GatewayClass",
-    "APIService",
-    "RuntimeClass",
-    "CSIDriver",
-    "VolumeAttachment",
-    // The tool's own records of a live read (see read_gap).
-    read_gap::READ_GAP,
-    read_gap::CLUSTER_VERSION,
-];
-
-impl Object {
-    /// An object as a cluster gave it: JSON, no positions.
-    pub fn from_cluster(
-        api_version: String,
-        kind: String,
-        name: String,
-        declared_namespace: Option<String>,
-        json: &serde_json::Value,
-    ) -> Object {
-        let tree = Tree::from_json(json);
-        Object {
-            api_version,
-            kind,
-            name,
-            declared_namespace,
-            node: tree.root().id(),
-            tree: Arc::new(tree),
-            origin: Origin::Cluster,
-        }
-    }
-
-    /// The object's whole YAML (or JSON) tree.
-    pub fn root(&self) -> Node<'_> {
-        self.tree.node(self.node)
-    }
-
-    pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED.contains(&self.kind.as_str())
-    }
-
-    /// The namespace the object lives in: as declared, or `default` (where `kubectl apply`
-    /// puts a namespaced object without one); empty for cluster-scoped kinds.
-    pub fn namespace(&self) -> &str {
-        if self.is_cluster_scoped() {
-            ""
-        } else {
-            self.declared_namespace.as_deref().unwrap_or("default")
-        }
-    }
-
-    pub fn group(&self) -> &str {
-        match self.api_version.split_once('/') {
-            Some((group, _)) => group,
-            None => "",
-        }
-    }
-
-    pub fn labels(&self) -> Labels {
-        selector::labels_of(self.root().at(&["metadata", "labels"]))
-    }
-
-    pub fn annotations(&self) -> Labels {
-        selector::labels_of(self.root().at(&["metadata", "annotations"]))
-    }
-
-    pub fn label(&self, key: &str) -> Option<&str> {
-        self.root().at(&["metadata", "labels"])?.get(key)?.as_str()
-    }
-
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.root()
-            .at(&["metadata", "annotations"])?
-            .get(key)?
-            .as_str()
-    }
-
-    pub fn reference(&self) -> ObjectRef {
-        ObjectRef {
-            api_version: self.api_version.clone(),
-            kind: self.kind.clone(),
-            namespace: (!self.is_cluster_scoped()).then(|| self.namespace().to_string()),
-            name: self.name.clone(),
-        }
-    }
-
-    /// `Deployment shop/cart`, as people say it.
-    pub fn display_name(&self) -> String {
-        if self.is_cluster_scoped() {
-            format!("{} {}", self.kind, self.name)
-        } else {
-            format!("{} {}/{}", self.kind, self.namespace(), self.name)
-        }
-    }
-}
-
-#[cfg(test)]
-impl Object {
-    /// One YAML document as an object, the way a cluster read delivers it (no file).
-    pub(crate) fn from_yaml(text: &str) -> Object {
-        let tree = crate::yaml::parse_str(text)
-            .expect("valid YAML")
-            .expect("a document");
-        let root = tree.root();
-        let text_at = |keys: &[&str]| root.str_at(keys).unwrap_or_default().to_string();
-        Object {
-            api_version: text_at(&["apiVersion"]),
-            kind: text_at(&["kind"]),
-            name: text_at(&["metadata", "name"]),
-            declared_namespace: root.str_at(&["metadata", "namespace"]).map(str::to_string),
-            origin: Origin::Cluster,
-            node: root.id(),
-            tree: Arc::new(tree),
-        }
-    }
-}
 
 /// An inventory of YAML documents, for unit tests that need inputs a fixture cannot hold.
 #[cfg(test)]
@@ -223,6 +71,17 @@ impl HashIndex {
             .iter()
             .take_while(move |&&(h, _)| h == hash)
             .map(|&(_, entry)| entry)
+    }
+}
+
+/// Adds `id` to the list under `key`, copying the key only the first time it is seen (these
+/// maps have a few keys and one entry per object).
+fn file_under(map: &mut HashMap<String, Vec<usize>>, key: &str, id: usize) {
+    match map.get_mut(key) {
+        Some(ids) => ids.push(id),
+        None => {
+            map.insert(key.to_string(), vec![id]);
+        }
     }
 }
 
@@ -269,20 +128,20 @@ impl Inventory {
         };
         let mut by_name = Vec::with_capacity(inv.objects.len());
         for (id, o) in inv.objects.iter().enumerate() {
-            inv.by_kind.entry(o.kind.clone()).or_default().push(id);
-            by_name.push((HashIndex::hash(&o.kind, o.namespace(), &o.name), id));
+            file_under(&mut inv.by_kind, o.kind(), id);
+            by_name.push((HashIndex::hash(o.kind(), o.namespace(), o.name()), id));
         }
         inv.by_name = HashIndex::new(by_name);
         let (workloads, problems) = workload::extract(&inv.objects);
         let mut by_label = Vec::new();
         for (i, w) in workloads.iter().enumerate() {
-            let ns = inv.objects[w.object].namespace().to_string();
+            let ns = inv.objects[w.object].namespace();
             by_label.extend(
                 w.pod_labels
                     .iter()
-                    .map(|(k, v)| (HashIndex::hash(&ns, k, v), i)),
+                    .map(|(k, v)| (HashIndex::hash(ns, k, v), i)),
             );
-            inv.workloads_by_namespace.entry(ns).or_default().push(i);
+            file_under(&mut inv.workloads_by_namespace, ns, i);
             inv.workload_by_object.insert(w.object, i);
         }
         inv.workloads_by_label = HashIndex::new(by_label);
@@ -329,7 +188,7 @@ impl Inventory {
             .candidates(kind, namespace, name)
             .filter(move |&id| {
                 let o = &self.objects[id];
-                o.kind == kind && o.namespace() == namespace && o.name == name
+                o.kind() == kind && o.namespace() == namespace && o.name() == name
             })
     }
 

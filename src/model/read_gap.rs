@@ -100,7 +100,7 @@ impl ReadGap {
 
     /// Reads a gap back; `None` for objects of other kinds or without a known reason.
     pub fn from_object(o: &Object) -> Option<ReadGap> {
-        if o.kind != READ_GAP || o.api_version != API_VERSION {
+        if o.kind() != READ_GAP || o.api_version() != API_VERSION {
             return None;
         }
         let spec = o.root().get("spec")?;
@@ -131,7 +131,7 @@ pub fn cluster_version_json(git_version: &str) -> Json {
 pub fn server_version(objects: &[Object]) -> Option<Version> {
     objects
         .iter()
-        .filter(|o| o.kind == CLUSTER_VERSION && o.api_version == API_VERSION)
+        .filter(|o| o.kind() == CLUSTER_VERSION && o.api_version() == API_VERSION)
         .find_map(|o| o.root().str_at(&["gitVersion"]).and_then(Version::parse))
 }
 
@@ -140,13 +140,7 @@ mod tests {
     use super::*;
 
     fn object(json: &Json) -> Object {
-        Object::from_cluster(
-            json["apiVersion"].as_str().unwrap().into(),
-            json["kind"].as_str().unwrap().into(),
-            json["metadata"]["name"].as_str().unwrap().into(),
-            None,
-            json,
-        )
+        Object::from_cluster(json)
     }
 
     #[test]

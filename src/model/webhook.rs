@@ -130,7 +130,7 @@ impl WebhookConfig {
             .collect();
         WebhookConfig {
             object: id,
-            name: o.name.clone(),
+            name: o.name().to_string(),
             revision: o.label(REV).map(str::to_string),
             tag: o.label(TAG).map(str::to_string),
             webhooks,
@@ -258,7 +258,7 @@ pub fn leftover_fix(
 }
 
 pub fn is_injector(o: &Object) -> bool {
-    o.kind == "MutatingWebhookConfiguration"
+    o.kind() == "MutatingWebhookConfiguration"
         && (o.label(REV).is_some()
             || o.label("app") == Some("sidecar-injector")
             || entry_names(o).any(|n| n.ends_with("sidecar-injector.istio.io")))
@@ -268,9 +268,9 @@ pub fn is_injector(o: &Object) -> bool {
 /// webhooks named `validation.istio.io` / `rev.validation.istio.io` (older releases:
 /// `pilot.validation.istio.io`, `istiod-<ns>`).
 pub fn is_istio_validator(o: &Object) -> bool {
-    o.kind == "ValidatingWebhookConfiguration"
-        && (o.name.starts_with("istio-validator")
-            || o.name == "istiod-default-validator"
+    o.kind() == "ValidatingWebhookConfiguration"
+        && (o.name().starts_with("istio-validator")
+            || o.name() == "istiod-default-validator"
             || entry_names(o)
                 .any(|n| n == "validation.istio.io" || n.ends_with(".validation.istio.io")))
 }
@@ -399,9 +399,9 @@ pub fn namespace_labels(inv: &Inventory) -> Vec<(String, Labels)> {
             // The API server sets this label on every namespace; selectors may test it.
             let name_label = "kubernetes.io/metadata.name";
             if !labels.contains_key(name_label) {
-                labels.insert(name_label, &o.name);
+                labels.insert(name_label, o.name());
             }
-            (o.name.clone(), labels)
+            (o.name().to_string(), labels)
         })
         .collect()
 }

@@ -316,7 +316,7 @@ pub fn extract(objects: &[Object]) -> (Vec<Workload>, Vec<ShapeError>) {
     }
     let names: std::collections::HashSet<(&str, &str, &str)> = objects
         .iter()
-        .map(|o| (o.kind.as_str(), o.namespace(), o.name.as_str()))
+        .map(|o| (o.kind(), o.namespace(), o.name()))
         .collect();
     for w in &mut workloads {
         let o = &objects[w.object];
@@ -379,7 +379,7 @@ fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError>
 }
 
 fn read_workload(id: ObjectId, o: &Object) -> Result<Option<Workload>, ShapeError> {
-    let (kind, spec, replicas) = match (o.api_version.as_str(), o.kind.as_str()) {
+    let (kind, spec, replicas) = match (o.api_version(), o.kind()) {
         ("apps/v1", "Deployment") => {
             let d: Deployment = typed(id, o)?;
             let s = d.spec.unwrap_or_default();
@@ -445,7 +445,7 @@ fn check_shape(id: ObjectId, o: &Object) -> Result<(), ShapeError> {
     use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
     use k8s_openapi::api::core::v1 as core;
     use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-    match (o.api_version.as_str(), o.kind.as_str()) {
+    match (o.api_version(), o.kind()) {
         ("v1", "Service") => typed::<core::Service>(id, o).map(drop),
         ("v1", "Namespace") => typed::<core::Namespace>(id, o).map(drop),
         ("v1", "ConfigMap") => typed::<core::ConfigMap>(id, o).map(drop),

@@ -160,10 +160,10 @@ fn restart_hint(o: &crate::model::Object, kind: WorkloadKind) -> String {
             return format!(
                 "delete and recreate pod {}/{} so it is re-injected with the current proxy",
                 o.namespace(),
-                o.name
+                o.name()
             )
         }
-        (kind, _) => format!("{}/{}", format!("{kind:?}").to_ascii_lowercase(), o.name),
+        (kind, _) => format!("{}/{}", format!("{kind:?}").to_ascii_lowercase(), o.name()),
     };
     format!(
         "restart it so it is re-injected with the current proxy: kubectl rollout restart {target} -n {}",

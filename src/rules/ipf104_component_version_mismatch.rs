@@ -122,7 +122,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         let image = format!("{hub}/proxyv2:{tag}");
-        let name = inv.object(id).name.clone();
+        let name = inv.object(id).name();
         let what = format!("the proxy image the injector sets (ConfigMap {name}: global.hub {hub}, global.tag {tag})");
         if let Some(message) = compare(&what, &image, istiod, revision) {
             sink.object(id, FieldPath::parse("/data/values"), message)
@@ -191,7 +191,9 @@ mod tests {
             .iter()
             .map(|d| {
                 (
-                    inv.object(d.object().expect("object finding")).name.clone(),
+                    inv.object(d.object().expect("object finding"))
+                        .name()
+                        .to_string(),
                     d.message.clone(),
                 )
             })

@@ -179,7 +179,7 @@ fn consequence(inv: &Inventory, found: &[(&WebhookEntry, Staleness)]) -> String 
             .into()
         });
         if found.iter().any(|(e, _)| e.selects(&labels, &w.pod_labels)) {
-            hit.push(format!("{}/{}", o.namespace(), o.name));
+            hit.push(format!("{}/{}", o.namespace(), o.name()));
         }
     }
     let (first, _) = &found[0];

@@ -73,9 +73,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         );
         if let (Some(injection), Some(rev)) = (injection, rev) {
             let message = if injection == "enabled" {
-                format!("namespace {} has both istio-injection=enabled and istio.io/rev={rev}: istio-injection takes precedence, so pods get the default revision, not `{rev}`", ns.name)
+                format!("namespace {} has both istio-injection=enabled and istio.io/rev={rev}: istio-injection takes precedence, so pods get the default revision, not `{rev}`", ns.name())
             } else {
-                format!("namespace {} has istio-injection={injection}, which turns injection off, and istio.io/rev={rev}, which is ignored: pods restart without a sidecar", ns.name)
+                format!("namespace {} has istio-injection={injection}, which turns injection off, and istio.io/rev={rev}, which is ignored: pods restart without a sidecar", ns.name())
             };
             sink.object(id, labels_path.clone().key(INJECTION), message)
                 .with_fix(Fix::unsafe_(
@@ -90,7 +90,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             sink.object(
                 id,
                 labels_path.clone().key(MODE),
-                format!("namespace {} asks for both sidecar injection and ambient mode (istio.io/dataplane-mode=ambient): pods get a sidecar and ambient skips them", ns.name),
+                format!("namespace {} asks for both sidecar injection and ambient mode (istio.io/dataplane-mode=ambient): pods get a sidecar and ambient skips them", ns.name()),
             )
             .with_fix(Fix::display_only("keep either the sidecar injection label or istio.io/dataplane-mode=ambient"));
         }

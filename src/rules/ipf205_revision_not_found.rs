@@ -139,7 +139,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             effect,
             format!(
                 "kubectl label namespace {} istio.io/rev={{}} --overwrite",
-                ns.name
+                ns.name()
             ),
         );
     }
@@ -185,7 +185,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .to_string(),
             format!(
                 "kubectl label gateway {} -n {} istio.io/rev={{}} --overwrite",
-                gw.name,
+                gw.name(),
                 gw.namespace()
             ),
         );

@@ -76,21 +76,21 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         let message = format!(
             "namespace {} uses istio-injection=enabled, which always follows {served_by} and overrides istio.io/rev: a canary upgrade cannot move it by itself",
-            ns.name
+            ns.name()
         );
         let fix = match ns.label(REV) {
             Some(rev) => Fix::display_only(format!(
                 "remove istio-injection so that istio.io/rev={rev} decides (see IPF203): kubectl label namespace {} istio-injection-",
-                ns.name
+                ns.name()
             )),
             None if !rev_default_served => Fix::display_only(format!(
                 "no injector in the input serves istio.io/rev=default: create the default tag first (istioctl tag set default --revision {serving}), then kubectl label namespace {} istio-injection- istio.io/rev=default",
-                ns.name
+                ns.name()
             )),
             None => Fix::unsafe_(
                 format!(
                     "select the same injector by revision instead: kubectl label namespace {} istio-injection- istio.io/rev=default; later relabel it with the new revision or a tag",
-                    ns.name
+                    ns.name()
                 ),
                 vec![
                     Edit::Remove {

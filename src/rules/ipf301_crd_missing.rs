@@ -80,15 +80,15 @@ fn check(cx: &Context, sink: &mut Sink) {
             break;
         }
         let group = o.group();
-        if !is_istio_group(group) || o.kind == "CustomResourceDefinition" {
+        if !is_istio_group(group) || o.kind() == "CustomResourceDefinition" {
             continue;
         }
-        let Some((rel, known)) = data.crd_any_release(group, &o.kind) else {
+        let Some((rel, known)) = data.crd_any_release(group, o.kind()) else {
             continue;
         };
         if installed
             .iter()
-            .any(|c| c.group == group && c.kind == o.kind)
+            .any(|c| c.group == group && c.kind == o.kind())
         {
             continue;
         }
@@ -97,7 +97,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             FieldPath::root().key("kind"),
             format!(
                 "{} needs the CRD {}, which is not among the {} Istio CRDs in the input (Istio {} ships it: {})",
-                o.kind,
+                o.kind(),
                 known.name,
                 istio_crds.len(),
                 rel.minor,

@@ -62,7 +62,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let field = || FieldPath::root().key("apiVersion");
     for (id, o) in cx.inventory.objects.iter().enumerate() {
         let group = o.group();
-        let version = o.api_version.rsplit('/').next().unwrap_or("");
+        let version = o.api_version().rsplit('/').next().unwrap_or("");
         if let Some(removed) = data.removed_apis.group(group) {
             let source = removed
                 .sources
@@ -75,7 +75,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 field(),
                 format!(
                     "{} {} belongs to {group}, which Istio removed in {} (last shipped in {}; {source}); nothing serves or enforces it",
-                    o.api_version, o.kind, removed.removed_in, removed.last_shipped_in
+                    o.api_version(), o.kind(), removed.removed_in, removed.last_shipped_in
                 ),
             )
             .with_fix(Fix::display_only(format!(
@@ -88,7 +88,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         if let Some(np) = data.removed_apis.no_longer_processed.iter().find(|n| {
-            n.group == group && n.kind == o.kind && n.versions.iter().any(|v| v == version)
+            n.group == group && n.kind == o.kind() && n.versions.iter().any(|v| v == version)
         }) {
             if reached(target, Some(&np.since)) {
                 sink.object(
@@ -97,8 +97,8 @@ fn check(cx: &Context, sink: &mut Sink) {
                     format!(
                         "Istio {} and later no longer process {} {}: {}",
                         np.since,
-                        o.kind,
-                        o.api_version,
+                        o.kind(),
+                        o.api_version(),
                         np.statement.trim()
                     ),
                 )
@@ -116,7 +116,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         match crds
             .crds
             .iter()
-            .find(|c| c.group == group && c.kind == o.kind)
+            .find(|c| c.group == group && c.kind == o.kind())
         {
             Some(crd) if crd.serves(version) => {}
             Some(crd) => {
@@ -152,14 +152,17 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
             None => {
                 // A kind of a current Istio group that some release had but the target lacks.
-                if let Some((rel, known)) = data.crd_any_release(group, &o.kind) {
+                if let Some((rel, known)) = data.crd_any_release(group, o.kind()) {
                     if crds.crds.iter().any(|c| c.group == group) {
                         sink.object(
                             id,
                             field(),
                             format!(
                                 "Istio {} ships no CRD for {} (last in {}: {})",
-                                crds.minor, o.kind, rel.minor, known.name
+                                crds.minor,
+                                o.kind(),
+                                rel.minor,
+                                known.name
                             ),
                         )
                         .with_fix(Fix::display_only(

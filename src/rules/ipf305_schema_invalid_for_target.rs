@@ -61,11 +61,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         if !is_istio_group(group) {
             continue;
         }
-        let version = o.api_version.rsplit('/').next().unwrap_or("");
+        let version = o.api_version().rsplit('/').next().unwrap_or("");
         let Some(crd) = crds
             .crds
             .iter()
-            .find(|c| c.group == group && c.kind == o.kind && c.serves(version))
+            .find(|c| c.group == group && c.kind == o.kind() && c.serves(version))
         else {
             continue;
         };
@@ -81,7 +81,9 @@ fn check(cx: &Context, sink: &mut Sink) {
                 e.field,
                 format!(
                     "Istio {}'s {} schema ({version}) rejects this: {}",
-                    crds.minor, o.kind, e.message
+                    crds.minor,
+                    o.kind(),
+                    e.message
                 ),
             )
             .with_fix(Fix::display_only(format!(

@@ -99,7 +99,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let meta = FieldPath::root().key("metadata");
         for a in &applying {
             let on_object = a.resources.iter().any(|r| r == "Any")
-                || (o.kind != "Pod" && applies_to(a, &o.kind));
+                || (o.kind() != "Pod" && applies_to(a, o.kind()));
             if !on_object {
                 continue;
             }

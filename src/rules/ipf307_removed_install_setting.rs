@@ -189,13 +189,13 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
     for (id, o) in inv.of_kind("ConfigMap") {
-        let is_mesh = o.name == "istio"
-            || o.name.starts_with("istio-")
+        let is_mesh = o.name() == "istio"
+            || o.name().starts_with("istio-")
                 && inv
                     .mesh
                     .control_planes
                     .iter()
-                    .any(|cp| o.name == format!("istio-{}", cp.revision));
+                    .any(|cp| o.name() == format!("istio-{}", cp.revision));
         if !is_mesh {
             continue;
         }

@@ -251,7 +251,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
     let mut hits = Vec::new();
     if kind == "MeshConfig" {
         for (id, o) in inv.of_kind("ConfigMap") {
-            if o.name != "istio" && !o.name.starts_with("istio-") {
+            if o.name() != "istio" && !o.name().starts_with("istio-") {
                 continue;
             }
             let Some(mesh) = crate::model::mesh::mesh_config_of(o) else {
@@ -287,7 +287,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
             }
         }
         if let Some(name) = hint.get("name").and_then(J::as_str) {
-            if o.name != name {
+            if o.name() != name {
                 continue;
             }
         }
@@ -459,7 +459,7 @@ fn population(inv: &Inventory, c: &BehaviorChange) -> Option<String> {
                 name_some(
                     ("istio-cni agent", "istio-cni agents"),
                     inv.of_kind("DaemonSet")
-                        .filter(|(_, o)| o.name.starts_with("istio-cni"))
+                        .filter(|(_, o)| o.name().starts_with("istio-cni"))
                         .map(|(_, o)| o.display_name())
                         .collect(),
                 )

@@ -60,7 +60,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.object(w.object, FieldPath::parse("/spec/replicas"), message)
             .with_fix(Fix::display_only(format!(
                 "add a PodDisruptionBudget that lets one pod go at a time:\n{}",
-                pdb_yaml(&o.name, o.namespace(), o.root().at(&["spec", "selector"]))
+                pdb_yaml(o.name(), o.namespace(), o.root().at(&["spec", "selector"]))
             )));
     }
 }

@@ -56,7 +56,7 @@ pub fn describe_source(inv: &Inventory, source: &Source, field: &str) -> String 
             format!(
                 "meshConfig.defaultConfig.{field} in ConfigMap {}/{}",
                 o.namespace(),
-                o.name
+                o.name()
             )
         }
         Source::Annotation => "the pod's proxy.istio.io/config annotation".to_string(),
@@ -65,7 +65,7 @@ pub fn describe_source(inv: &Inventory, source: &Source, field: &str) -> String 
             format!(
                 "values.global.proxy.{field} in ConfigMap {}/{}",
                 o.namespace(),
-                o.name
+                o.name()
             )
         }
     }

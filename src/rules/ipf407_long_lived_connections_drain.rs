@@ -120,7 +120,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         for w in inv.workloads_matching(svc.namespace(), &selector) {
             for (port, protocol) in &ports {
                 exposed.entry(w.object).or_default().push(Exposure {
-                    service: svc.name.clone(),
+                    service: svc.name().to_string(),
                     port: port.clone(),
                     protocol: *protocol,
                 });

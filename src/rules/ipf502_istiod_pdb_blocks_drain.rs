@@ -53,7 +53,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     // it is.
     let identity = |id: ObjectId| {
         let o = inv.object(id);
-        (o.kind.as_str(), o.namespace(), o.name.as_str())
+        (o.kind(), o.namespace(), o.name())
     };
     let istiods: HashSet<_> = inv
         .mesh

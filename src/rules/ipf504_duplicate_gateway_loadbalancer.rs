@@ -50,7 +50,8 @@ fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mut groups: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
     for (id, svc) in inv.of_kind("Service") {
-        if svc.api_version != "v1" || svc.root().str_at(&["spec", "type"]) != Some("LoadBalancer") {
+        if svc.api_version() != "v1" || svc.root().str_at(&["spec", "type"]) != Some("LoadBalancer")
+        {
             continue;
         }
         let Some(value) = svc
@@ -65,7 +66,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let group = groups.entry(value).or_default();
         if !group.iter().any(|&o| {
             let other = inv.object(o);
-            other.namespace() == svc.namespace() && other.name == svc.name
+            other.namespace() == svc.namespace() && other.name() == svc.name()
         }) {
             group.push(id);
         }
@@ -80,7 +81,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .filter(|&&o| o != id)
                 .map(|&o| {
                     let s = inv.object(o);
-                    format!("{}/{}", s.namespace(), s.name)
+                    format!("{}/{}", s.namespace(), s.name())
                 })
                 .collect();
             let rev = inv

@@ -166,30 +166,30 @@ impl Cluster {
                 }
                 continue;
             }
-            if o.kind == read_gap::CLUSTER_VERSION && o.api_version == read_gap::API_VERSION {
+            if o.kind() == read_gap::CLUSTER_VERSION && o.api_version() == read_gap::API_VERSION {
                 c.version = o.root().str_at(&["gitVersion"]).map(str::to_string);
                 continue;
             }
             let api_version =
-                if o.kind == "PodDisruptionBudget" && o.api_version == "policy/v1beta1" {
-                    "policy/v1".to_string()
+                if o.kind() == "PodDisruptionBudget" && o.api_version() == "policy/v1beta1" {
+                    "policy/v1"
                 } else {
-                    o.api_version.clone()
+                    o.api_version()
                 };
             let (group, version) = match api_version.split_once('/') {
                 Some((g, v)) => (g.to_string(), v.to_string()),
-                None => (String::new(), api_version.clone()),
+                None => (String::new(), api_version.to_string()),
             };
             if !c
                 .resources
                 .iter()
-                .any(|r| r.kind == o.kind && r.group == group)
+                .any(|r| r.kind == o.kind() && r.group == group)
             {
                 c.resources.insert(Served {
                     group,
                     version,
-                    kind: o.kind.clone(),
-                    plural: plural(&o.kind),
+                    kind: o.kind().to_string(),
+                    plural: plural(o.kind()),
                     namespaced: !o.is_cluster_scoped(),
                 });
             }
@@ -197,7 +197,7 @@ impl Cluster {
             // policy/v1beta1 is no longer served: the API server returns such PDBs as v1, and
             // turns an empty v1beta1 selector (which matched nothing) into the selector that
             // keeps matching nothing (kubernetes pkg/apis/policy/v1beta1/conversion.go).
-            if o.kind == "PodDisruptionBudget" && o.api_version == "policy/v1beta1" {
+            if o.kind() == "PodDisruptionBudget" && o.api_version() == "policy/v1beta1" {
                 json["apiVersion"] = json!("policy/v1");
                 if json["spec"]["selector"] == json!({}) {
                     json["spec"]["selector"] = json!({"matchExpressions": [{
@@ -207,7 +207,7 @@ impl Cluster {
                 }
             }
             // The API server fills in the namespace `kubectl apply` would have used.
-            if !o.is_cluster_scoped() && o.declared_namespace.is_none() {
+            if !o.is_cluster_scoped() && o.declared_namespace().is_none() {
                 if let Some(Json::Object(m)) = json.get_mut("metadata") {
                     m.insert("namespace".into(), json!("default"));
                 }
