@@ -419,6 +419,50 @@ fn mutate(input: &mut Vec<u8>, other: &[u8], rng: &mut istio_preflight::generate
     }
 }
 
+/// The loader parses runs of documents into one tree and rolls back whatever a broken
+/// document stored: on mutated multi-document input, every document must read in a run
+/// exactly as it reads alone (the `yaml` fuzz target checks the same on arbitrary bytes).
+#[test]
+fn mutated_documents_read_the_same_in_a_run_as_alone() {
+    use istio_preflight::yaml;
+    let seeds = seeds();
+    let mut rng = istio_preflight::generate::Rng::new(21);
+    let mut compared = 0;
+    for round in 0..300 {
+        // Several seeds joined, so that runs hold many documents, some of them broken.
+        let mut input = Vec::new();
+        for _ in 0..3 {
+            input.extend_from_slice(&seeds[rng.below(seeds.len() as u64) as usize]);
+            input.extend_from_slice(b"\n---\n");
+        }
+        let other = &seeds[round % seeds.len()];
+        for _ in 0..1 + rng.below(6) {
+            mutate(&mut input, other, &mut rng);
+        }
+        let Ok(text) = String::from_utf8(input) else {
+            continue;
+        };
+        let file = yaml::Text::new(text);
+        let docs = yaml::split_documents(&file);
+        let (tree, roots) = yaml::parse_documents(&file, &docs);
+        for ((line, range), in_run) in docs.into_iter().zip(&roots) {
+            let alone = yaml::parse_document(&file, line, range).map(|d| d.root);
+            match (in_run, &alone) {
+                (Ok(Some(id)), Ok(Some(alone))) => {
+                    let root = tree.node(*id);
+                    assert_eq!(root.to_json(), alone.root().to_json(), "round {round}");
+                    assert_eq!(root.span(), alone.root().span(), "round {round}");
+                }
+                (Ok(None), Ok(None)) => {}
+                (Err(a), Err(b)) => assert_eq!(a, b, "round {round}"),
+                _ => panic!("round {round}: in a run {in_run:?}, alone {alone:?}"),
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared > 300, "only {compared} documents compared");
+}
+
 /// A bounded, deterministic stand-in for the cargo-fuzz targets that runs on stable Rust
 /// in every `cargo test`: mutated fixtures through the whole check and every output format.
 /// `MUTATION_ROUNDS` raises the count for a longer local run.
