@@ -1526,7 +1526,6 @@ impl<'t> Builder<'t> {
                 pos: self.pos(span.start),
             });
         }
-        let key = self.str_of(key_raw).into_owned();
         let entries = (self.pending.len() - first) / 2;
         if self.frames.last().is_some_and(|f| f.index.is_none()) && entries >= SCAN_KEYS {
             let index: HashMap<String, usize> = (0..entries)
@@ -1535,11 +1534,14 @@ impl<'t> Builder<'t> {
             self.frames.last_mut().expect("the frame above").index = Some(index);
         }
         let frame = self.frames.last().expect("the frame above");
+        // Borrowed for the lookup: a copy of every key of every document was most of the
+        // parser's allocations; only an indexed mapping or a non-string key needs one.
+        let key = self.str_of(key_raw);
         let previous = match &frame.index {
-            Some(index) => index.get(&key).copied(),
+            Some(index) => index.get(key.as_ref()).copied(),
             None => (0..entries).find(|&i| {
                 let k = self.pending[first + 2 * i];
-                self.str_of(k) == key.as_str()
+                self.str_of(k) == key
             }),
         };
         if let Some(i) = previous {
@@ -1553,15 +1555,21 @@ impl<'t> Builder<'t> {
                 pos: self.pos(span.start),
             });
         }
-        let stored = match key_raw.kind {
-            TEXT_STR | POOL_STR => raw,
+        let indexed = frame.index.is_some();
+        let owned =
+            (indexed || !matches!(key_raw.kind, TEXT_STR | POOL_STR)).then(|| key.into_owned());
+        let stored = match (key_raw.kind, &owned) {
+            (TEXT_STR | POOL_STR, _) | (_, None) => raw,
             // A non-string key keeps its text as the key.
-            _ => {
+            (_, Some(key)) => {
                 let local = (raw.start as usize).saturating_sub(self.doc.base);
-                self.string(&key, local, raw.start, raw.end)
+                self.string(key, local, raw.start, raw.end)
             }
         };
-        if let Some(index) = &mut self.frames.last_mut().expect("the frame above").index {
+        if let (Some(index), Some(key)) = (
+            &mut self.frames.last_mut().expect("the frame above").index,
+            owned,
+        ) {
             index.insert(key, entries);
         }
         self.pending.push(stored);

@@ -350,6 +350,11 @@ fn controller_present(o: &Object, names: &std::collections::HashSet<(&str, &str,
 }
 
 fn typed<T: DeserializeOwned>(id: ObjectId, o: &Object) -> Result<T, ShapeError> {
+    // Tracking the path copies every key read; only a failure needs it, so that is read
+    // again to find where.
+    if let Ok(value) = T::deserialize(o.root()) {
+        return Ok(value);
+    }
     serde_path_to_error::deserialize::<_, T>(o.root()).map_err(|e| {
         let path = FieldPath(
             e.path()
