@@ -147,11 +147,14 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
         .map(baseline::Baseline::read)
         .transpose()?;
     let selected = selection.rules();
-    // The embedded release data takes as long to parse as a thousand objects do; parse it
-    // beside the input rather than after it, when the first rule asks. Rules wait for it
-    // through the same `OnceLock`.
-    let release_data = std::thread::spawn(|| {
-        release::data();
+    // Parse the embedded release data beside the input rather than when the first rule
+    // asks; rules wait for it through the same `OnceLock`. On the thread pool rather than a
+    // thread of its own, which would be a third busy thread on two cores while the input is
+    // parsed (it measured slower, with the loader's threads waiting on malloc's locks).
+    rayon::spawn(|| {
+        // A panic would be a bug in the embedded data, which the tests parse; the first rule
+        // to ask reports it again. Caught: rayon aborts the process on a spawned job's panic.
+        let _ = std::panic::catch_unwind(release::data);
     });
     let (mut loaded, cluster_context) = if args.cluster {
         let kinds = cluster::kinds_for(&selected);
@@ -185,9 +188,6 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
         ..options
     };
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    // A panic there would be a bug in the embedded data, which the tests parse; the rules
-    // would report it again on first use.
-    let _ = release_data.join();
     // Rules that read a kind the read could not see would report a false picture: they do
     // not run, and IPF002 names them.
     let blocked: Vec<String> = inventory
