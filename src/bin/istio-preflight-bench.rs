@@ -126,6 +126,8 @@ fn main() {
         let dir = args.keep_estates.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("istio-preflight-bench-{}", std::process::id()))
         });
+        // (objects, input bytes, check's peak KiB) of the previous estate.
+        let mut previous: Option<(usize, u64, u64)> = None;
         for &n in &args.sizes {
             let estate = dir.join(format!("estate-{n}"));
             if let Err(e) = generate::write_estate(&estate, n, args.seed) {
@@ -135,12 +137,22 @@ fn main() {
                 );
                 std::process::exit(2);
             }
-            report(
+            let measured = report(
                 &format!("generated {n}"),
                 std::slice::from_ref(&estate),
                 args.runs,
                 base_kib,
             );
+            if let (Some((m, bytes_m, peak_m)), Some((bytes, peak))) = (previous, measured) {
+                // The fixed cost of a run cancels out: what each further input byte costs.
+                println!(
+                    "{:<26} check's peak grew {:.2}× the added input bytes",
+                    format!("  {m} -> {n}"),
+                    (peak.saturating_sub(peak_m) * 1024) as f64
+                        / bytes.saturating_sub(bytes_m).max(1) as f64
+                );
+            }
+            previous = measured.map(|(bytes, peak)| (n, bytes, peak));
             if !keep {
                 let _ = std::fs::remove_dir_all(&estate);
             }
@@ -153,8 +165,9 @@ fn main() {
 }
 
 /// Measures the three modes on one input, interleaved so that a burst of load elsewhere on
-/// the machine hits all three alike, and prints one row.
-fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) {
+/// the machine hits all three alike, and prints one row. Gives the input bytes and check's
+/// peak (KiB), unless a mode failed.
+fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) -> Option<(u64, u64)> {
     let (files, _) = source::discover(inputs);
     let bytes: u64 = files
         .iter()
@@ -168,7 +181,7 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) {
                 Ok(s) => samples[i].push(s),
                 Err(e) => {
                     println!("{label}: {mode} failed: {e}");
-                    return;
+                    return None;
                 }
             }
         }
@@ -191,6 +204,7 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) {
         (check.peak_kib * 1024) as f64 / bytes.max(1) as f64,
         (check.peak_kib.saturating_sub(base_kib) * 1024) as f64 / bytes.max(1) as f64,
     );
+    Some((bytes, check.peak_kib))
 }
 
 /// Peak memory of a `check` that reads nothing: the binary, the runtime, the thread pool and
