@@ -330,7 +330,7 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
     // Documents are parsed in runs of about CHUNK_BYTES, each run into one tree that its
     // objects share: small documents then cost no tree each, and a large file still keeps
     // every core busy.
-    let parsed: Vec<(Arc<Tree>, Vec<DocumentRoot>)> = runs(&docs)
+    let parsed: Vec<(Arc<Tree>, Vec<yaml::DocumentRoot>)> = runs(&docs)
         .par_iter()
         .map(|chunk| {
             let (tree, roots) = yaml::parse_documents(&file, chunk);
@@ -371,9 +371,6 @@ fn parse_file(index: usize, path: String, bytes: Result<Bytes, String>) -> FileR
     }
     result
 }
-
-/// A document's root in its tree (`None` when empty), or why it could not be read.
-type DocumentRoot = Result<Option<NodeId>, yaml::YamlError>;
 
 /// Text per tree of consecutive documents: large enough that a tree's own allocations are
 /// negligible beside its documents, small enough that a file of many documents is parsed

@@ -973,6 +973,9 @@ pub fn parse_document(
     })
 }
 
+/// A document's root in its tree (`None` when empty), or why it could not be read.
+pub type DocumentRoot = Result<Option<NodeId>, YamlError>;
+
 /// Parses consecutive documents of `file` (as [`split_documents`] gives them) into one
 /// tree: a file of many small documents then costs one set of allocations, not one per
 /// document. Gives the tree and, for each document in order, its root (`None` for an
@@ -980,7 +983,7 @@ pub fn parse_document(
 pub fn parse_documents(
     file: &Text,
     documents: &[(u32, std::ops::Range<usize>)],
-) -> (Tree, Vec<Result<Option<NodeId>, YamlError>>) {
+) -> (Tree, Vec<DocumentRoot>) {
     let bytes: usize = documents.iter().map(|(_, r)| r.len()).sum();
     let mut parts = Parts::with_capacity(bytes);
     let roots: Vec<_> = documents
@@ -999,7 +1002,7 @@ fn parse_into(
     file: &Text,
     line_offset: u32,
     range: std::ops::Range<usize>,
-) -> Result<Option<NodeId>, YamlError> {
+) -> DocumentRoot {
     let doc = DocText {
         file,
         base: range.start,
@@ -1104,11 +1107,7 @@ fn line_start(text: &str, line: usize) -> Option<usize> {
 }
 
 /// Parses one document into `parts`; on an error, leaves `parts` as it found them.
-fn parse_strict(
-    doc: &DocText<'_>,
-    inserted: Option<&[usize]>,
-    parts: &mut Parts,
-) -> Result<Option<NodeId>, YamlError> {
+fn parse_strict(doc: &DocText<'_>, inserted: Option<&[usize]>, parts: &mut Parts) -> DocumentRoot {
     let mark = parts.mark();
     let mut builder = Builder::new(
         doc,
@@ -1224,13 +1223,12 @@ struct Builder<'t> {
     /// Byte offset of every [`CHARS_PER_CHECKPOINT`]th character; empty for ASCII text,
     /// where characters are bytes.
     checkpoints: Vec<u32>,
-    /// Finished nodes; children of one collection are consecutive.
-    store: Store,
+    /// Finished nodes (children of one collection are consecutive), pooled strings and
+    /// numbers, shared with the documents parsed before this one into the same tree.
+    parts: Parts,
     /// Finished nodes whose collection is still open.
     pending: Vec<Raw>,
     frames: Vec<Frame>,
-    pool: String,
-    numbers: Vec<u64>,
     /// Anchor → the stored node.
     anchors: HashMap<usize, u32>,
     alias_budget: usize,
@@ -1258,11 +1256,9 @@ impl<'t> Builder<'t> {
             doc: *doc,
             inserted,
             checkpoints,
-            store: parts.store,
+            parts,
             pending: Vec::new(),
             frames: Vec::new(),
-            pool: parts.pool,
-            numbers: parts.numbers,
             anchors: HashMap::new(),
             alias_budget,
             alias_budget_total: alias_budget,
@@ -1272,11 +1268,7 @@ impl<'t> Builder<'t> {
 
     /// What the builder stored, and the document's root if it was read in full.
     fn finish(self, complete: bool) -> (Parts, Option<NodeId>) {
-        let mut parts = Parts {
-            store: self.store,
-            pool: self.pool,
-            numbers: self.numbers,
-        };
+        let mut parts = self.parts;
         let root = self.root.filter(|_| complete).map(|r| parts.store.push(r));
         (parts, root)
     }
@@ -1318,7 +1310,7 @@ impl<'t> Builder<'t> {
     }
 
     fn event(&mut self, event: Event<'_>, span: RawSpan) -> Result<(), YamlError> {
-        if self.store.is_full() {
+        if self.parts.store.is_full() {
             return Err(YamlError {
                 message: "document has too many nodes to hold; split it".into(),
                 pos: self.pos(span.start),
@@ -1375,9 +1367,9 @@ impl<'t> Builder<'t> {
                     }
                     _ => end,
                 };
-                let first = self.store.len();
+                let first = self.parts.store.len();
                 for child in self.pending.drain(frame.first..) {
-                    self.store.push(child);
+                    self.parts.store.push(child);
                 }
                 let (kind, len) = if frame.map {
                     (MAP, children / 2)
@@ -1425,15 +1417,12 @@ impl<'t> Builder<'t> {
         start: u32,
         end: u32,
     ) -> Raw {
-        let number = |b: &mut Builder<'_>, kind, bits| {
-            b.numbers.push(bits);
-            Raw::new(kind, 0, start, end, (b.numbers.len() - 1) as u32)
-        };
+        let at = |raw: Raw| Raw { start, end, ..raw };
         match resolve_scalar(text, style, tag) {
             Scalar::Null => Raw::new(NULL, 0, start, end, 0),
             Scalar::Bool(b) => Raw::new(BOOL, 0, start, end, u32::from(b)),
-            Scalar::Int(i) => number(self, INT, i as u64),
-            Scalar::Float(f) => number(self, FLOAT, f.to_bits()),
+            Scalar::Int(i) => at(self.parts.number(INT, i as u64)),
+            Scalar::Float(f) => at(self.parts.number(FLOAT, f.to_bits())),
             Scalar::Str => {
                 let quoted = usize::from(style != ScalarStyle::Plain);
                 let at = self.local(span.start) + quoted;
@@ -1455,9 +1444,11 @@ impl<'t> Builder<'t> {
                 (self.doc.base + local) as u32,
             );
         }
-        let at = self.pool.len() as u32;
-        self.pool.push_str(s);
-        Raw::new(POOL_STR, s.len(), start, end, at)
+        Raw {
+            start,
+            end,
+            ..self.parts.string(s)
+        }
     }
 
     /// Stores an anchored node where aliases can find it, leaving a reference in its place.
@@ -1465,7 +1456,7 @@ impl<'t> Builder<'t> {
         if anchor == 0 {
             return raw;
         }
-        let id = self.store.push(raw);
+        let id = self.parts.store.push(raw);
         self.anchors.insert(anchor, id);
         Raw::new(REF, 0, raw.start, raw.end, id)
     }
@@ -1475,7 +1466,7 @@ impl<'t> Builder<'t> {
         let mut stack = vec![id];
         while let Some(id) = stack.pop() {
             count += 1;
-            let raw = self.store.get(id);
+            let raw = self.parts.store.get(id);
             match raw.kind {
                 REF => stack.push(raw.data),
                 SEQ => stack.extend(raw.data..raw.data + raw.len as u32),
@@ -1490,9 +1481,9 @@ impl<'t> Builder<'t> {
         let (start, len) = (raw.data as usize, raw.len);
         match raw.kind {
             TEXT_STR => Cow::Borrowed(self.doc.file.get(start..start + len).unwrap_or_default()),
-            POOL_STR => Cow::Borrowed(self.pool.get(start..start + len).unwrap_or_default()),
-            INT => Cow::Owned((self.numbers[raw.data as usize] as i64).to_string()),
-            FLOAT => Cow::Owned(f64::from_bits(self.numbers[raw.data as usize]).to_string()),
+            POOL_STR => Cow::Borrowed(self.parts.pool.get(start..start + len).unwrap_or_default()),
+            INT => Cow::Owned((self.parts.numbers[raw.data as usize] as i64).to_string()),
+            FLOAT => Cow::Owned(f64::from_bits(self.parts.numbers[raw.data as usize]).to_string()),
             BOOL => Cow::Borrowed(if raw.data != 0 { "true" } else { "false" }),
             _ => Cow::Borrowed(""),
         }
@@ -1517,7 +1508,7 @@ impl<'t> Builder<'t> {
         }
         // Keys are strings: `8080:` and `true:` read as the text Kubernetes would see.
         let key_raw = match raw.kind {
-            REF => self.store.get(raw.data),
+            REF => self.parts.store.get(raw.data),
             _ => raw,
         };
         if matches!(key_raw.kind, SEQ | MAP) {
@@ -1555,16 +1546,15 @@ impl<'t> Builder<'t> {
                 pos: self.pos(span.start),
             });
         }
-        let indexed = frame.index.is_some();
-        let owned =
-            (indexed || !matches!(key_raw.kind, TEXT_STR | POOL_STR)).then(|| key.into_owned());
-        let stored = match (key_raw.kind, &owned) {
-            (TEXT_STR | POOL_STR, _) | (_, None) => raw,
+        let is_string = matches!(key_raw.kind, TEXT_STR | POOL_STR);
+        let owned = (frame.index.is_some() || !is_string).then(|| key.into_owned());
+        let stored = match &owned {
             // A non-string key keeps its text as the key.
-            (_, Some(key)) => {
+            Some(key) if !is_string => {
                 let local = (raw.start as usize).saturating_sub(self.doc.base);
                 self.string(key, local, raw.start, raw.end)
             }
+            _ => raw,
         };
         if let (Some(index), Some(key)) = (
             &mut self.frames.last_mut().expect("the frame above").index,
