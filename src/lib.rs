@@ -6,6 +6,7 @@
 //!                                                                  └─> fix (--diff, --fix: byte edits on the files read)
 //! ```
 
+pub mod alloc;
 pub mod baseline;
 pub mod cli;
 pub mod cluster;

@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: istio_preflight::alloc::Allocator = istio_preflight::alloc::Allocator;
+
 fn main() -> ExitCode {
     let cli = istio_preflight::cli::Cli::parse();
     let outcome = istio_preflight::run(cli);

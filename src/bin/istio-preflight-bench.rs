@@ -15,6 +15,10 @@ use rayon::prelude::*;
 
 use istio_preflight::{cli, emit, generate, source, yaml};
 
+// The allocator the CLI runs with, so both sides of the comparison measure what users get.
+#[global_allocator]
+static ALLOCATOR: istio_preflight::alloc::Allocator = istio_preflight::alloc::Allocator;
+
 #[derive(Parser, Debug)]
 #[command(about = "Benchmarks istio-preflight check against the YAML-parsing floor")]
 struct Args {
