@@ -5,9 +5,16 @@
 //! Every measurement runs in a fresh child process (this binary, re-executed), so the peak
 //! memory it reports (`VmHWM`) belongs to that measurement alone and no run warms the caches
 //! of the next one's allocator. Times are the median of `--runs` runs; peaks the largest.
+//!
+//! Two memory figures: the peak resident set (`VmHWM`, what `time -v` shows), which includes
+//! the pages of the binary's code and the C library a run touches (about 11 MiB, whatever the
+//! input), and the peak of the bytes the run allocates, counted by one further child whose
+//! allocator keeps a tally (a shared counter on every allocation would slow the timed runs).
 
+use std::alloc::{GlobalAlloc, Layout};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
@@ -15,9 +22,69 @@ use rayon::prelude::*;
 
 use istio_preflight::{cli, emit, generate, source, yaml};
 
-// The allocator the CLI runs with, so both sides of the comparison measure what users get.
+// The allocator the CLI runs with, so both sides of the comparison measure what users get,
+// with a tally of live bytes that only a `--heap` child turns on.
 #[global_allocator]
-static ALLOCATOR: istio_preflight::alloc::Allocator = istio_preflight::alloc::Allocator;
+static ALLOCATOR: Tally = Tally;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+// Signed: blocks allocated before the tally began may be freed after it did.
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+struct Tally;
+
+impl Tally {
+    fn grew(by: usize) {
+        let by = by as isize;
+        let live = LIVE.fetch_add(by, Ordering::Relaxed) + by;
+        PEAK.fetch_max(live, Ordering::Relaxed);
+    }
+
+    fn shrank(by: usize) {
+        LIVE.fetch_sub(by as isize, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call goes to the CLI's allocator unchanged; the tally only reads sizes.
+unsafe impl GlobalAlloc for Tally {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { istio_preflight::alloc::Allocator.alloc(layout) };
+        if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
+            Tally::grew(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { istio_preflight::alloc::Allocator.alloc_zeroed(layout) };
+        if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
+            Tally::grew(layout.size());
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { istio_preflight::alloc::Allocator.dealloc(ptr, layout) };
+        if COUNTING.load(Ordering::Relaxed) {
+            Tally::shrank(layout.size());
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let moved = unsafe { istio_preflight::alloc::Allocator.realloc(ptr, layout, new_size) };
+        if !moved.is_null() && COUNTING.load(Ordering::Relaxed) {
+            // Counted as both blocks for the moment they coexist would overstate in-place
+            // growth; the new size replaces the old.
+            if new_size >= layout.size() {
+                Tally::grew(new_size - layout.size());
+            } else {
+                Tally::shrank(layout.size() - new_size);
+            }
+        }
+        moved
+    }
+}
 
 #[derive(Parser, Debug)]
 #[command(about = "Benchmarks istio-preflight check against the YAML-parsing floor")]
@@ -44,6 +111,9 @@ struct Args {
     /// Internal: run one measurement in this process and print it.
     #[arg(long, hide = true, value_enum)]
     child: Option<Mode>,
+    /// Internal: the child also tallies the bytes it allocates (slower; not timed).
+    #[arg(long, hide = true)]
+    heap: bool,
     /// Internal: the inputs of a child measurement.
     #[arg(hide = true)]
     paths: Vec<PathBuf>,
@@ -75,13 +145,23 @@ struct Sample {
     cpu_ms: f64,
     peak_kib: u64,
     objects: usize,
+    /// Peak of the bytes allocated and not yet freed, when the child tallied them.
+    heap_kib: u64,
 }
 
 fn main() {
     let args = Args::parse();
     if let Some(mode) = args.child {
+        COUNTING.store(args.heap, Ordering::Relaxed);
         let s = measure(mode, &args.paths);
-        println!("{} {} {} {}", s.wall_ms, s.cpu_ms, s.peak_kib, s.objects);
+        println!(
+            "{} {} {} {} {}",
+            s.wall_ms,
+            s.cpu_ms,
+            s.peak_kib,
+            s.objects,
+            PEAK.load(Ordering::Relaxed).max(0) / 1024
+        );
         // Dropping a large inventory takes time that is not part of the measurement.
         std::process::exit(0);
     }
@@ -91,11 +171,11 @@ fn main() {
     println!("{}", machine());
     let base_kib = baseline_kib();
     println!(
-        "process baseline (check of an empty directory): {:.1} MiB peak; `net×` is check's peak above it per input byte",
+        "process baseline (check of an empty directory): {:.1} MiB resident; `RSS` columns are peak resident memory, `heap` check's peak of allocated bytes",
         base_kib as f64 / 1024.0
     );
     println!(
-        "{:<26} {:>8} {:>6} {:>8} | {:>9} {:>9} {:>6} | {:>9} | {:>5} | {:>9} {:>9} {:>6} {:>5}",
+        "{:<26} {:>8} {:>6} {:>8} | {:>9} {:>9} {:>6} | {:>9} | {:>5} | {:>9} {:>9} {:>6} | {:>8} {:>6}",
         "input",
         "objects",
         "files",
@@ -105,10 +185,11 @@ fn main() {
         "ratio",
         "+human ms",
         "cores",
-        "parse MiB",
-        "check MiB",
+        "parse RSS",
+        "check RSS",
         "×input",
-        "net×"
+        "heap MiB",
+        "×input"
     );
     if args.only != Some(Only::Generated) {
         let root = args
@@ -117,7 +198,7 @@ fn main() {
             .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
         let inputs = vec![root.join("apps"), root.join("bulk")];
         if inputs.iter().all(|p| p.is_dir()) {
-            report("corpus apps+bulk", &inputs, args.runs, base_kib);
+            report("corpus apps+bulk", &inputs, args.runs);
         } else {
             println!(
                 "corpus apps+bulk: skipped, {} has no apps/ and bulk/ (pass --corpus DIR)",
@@ -130,8 +211,8 @@ fn main() {
         let dir = args.keep_estates.clone().unwrap_or_else(|| {
             std::env::temp_dir().join(format!("istio-preflight-bench-{}", std::process::id()))
         });
-        // (objects, input bytes, check's peak KiB) of the previous estate.
-        let mut previous: Option<(usize, u64, u64)> = None;
+        // (objects, input bytes, check's peak RSS and heap in KiB) of the previous estate.
+        let mut previous: Option<(usize, Grown)> = None;
         for &n in &args.sizes {
             let estate = dir.join(format!("estate-{n}"));
             if let Err(e) = generate::write_estate(&estate, n, args.seed) {
@@ -145,18 +226,19 @@ fn main() {
                 &format!("generated {n}"),
                 std::slice::from_ref(&estate),
                 args.runs,
-                base_kib,
             );
-            if let (Some((m, bytes_m, peak_m)), Some((bytes, peak))) = (previous, measured) {
+            if let (Some((m, before)), Some(after)) = (previous, measured) {
                 // The fixed cost of a run cancels out: what each further input byte costs.
+                let added = after.bytes.saturating_sub(before.bytes).max(1) as f64;
+                let per_byte = |a: u64, b: u64| (b.saturating_sub(a) * 1024) as f64 / added;
                 println!(
-                    "{:<26} check's peak grew {:.2}× the added input bytes",
+                    "{:<26} check's peak grew {:.2}× the added input bytes (heap {:.2}×)",
                     format!("  {m} -> {n}"),
-                    (peak.saturating_sub(peak_m) * 1024) as f64
-                        / bytes.saturating_sub(bytes_m).max(1) as f64
+                    per_byte(before.peak_kib, after.peak_kib),
+                    per_byte(before.heap_kib, after.heap_kib),
                 );
             }
-            previous = measured.map(|(bytes, peak)| (n, bytes, peak));
+            previous = measured.map(|g| (n, g));
             if !keep {
                 let _ = std::fs::remove_dir_all(&estate);
             }
@@ -168,10 +250,18 @@ fn main() {
     println!("load average after: {}", load_average());
 }
 
+/// An input's size and what check's peaks were on it, in KiB.
+#[derive(Clone, Copy)]
+struct Grown {
+    bytes: u64,
+    peak_kib: u64,
+    heap_kib: u64,
+}
+
 /// Measures the three modes on one input, interleaved so that a burst of load elsewhere on
-/// the machine hits all three alike, and prints one row. Gives the input bytes and check's
-/// peak (KiB), unless a mode failed.
-fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) -> Option<(u64, u64)> {
+/// the machine hits all three alike, then check's heap in one tallying child, and prints one
+/// row. Gives the input bytes and check's peaks, unless a mode failed.
+fn report(label: &str, inputs: &[PathBuf], runs: usize) -> Option<Grown> {
     let (files, _) = source::discover(inputs);
     let bytes: u64 = files
         .iter()
@@ -191,9 +281,16 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) -> Option
         }
     }
     let [parse, check, human] = samples.map(|s| summarize(&s));
+    let heap = match child_tallied("check", inputs, true) {
+        Ok(s) => s.heap_kib,
+        Err(e) => {
+            println!("{label}: check (tallying its heap) failed: {e}");
+            return None;
+        }
+    };
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "{:<26} {:>8} {:>6} {:>8.1} | {:>9.0} {:>9.0} {:>6.2} | {:>9.0} | {:>5.2} | {:>9.0} {:>9.0} {:>6.2} {:>5.2}",
+        "{:<26} {:>8} {:>6} {:>8.1} | {:>9.0} {:>9.0} {:>6.2} | {:>9.0} | {:>5.2} | {:>9.0} {:>9.0} {:>6.2} | {:>8.1} {:>6.2}",
         label,
         check.objects,
         files.len(),
@@ -206,9 +303,14 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize, base_kib: u64) -> Option
         parse.peak_kib as f64 / 1024.0,
         check.peak_kib as f64 / 1024.0,
         (check.peak_kib * 1024) as f64 / bytes.max(1) as f64,
-        (check.peak_kib.saturating_sub(base_kib) * 1024) as f64 / bytes.max(1) as f64,
+        heap as f64 / 1024.0,
+        (heap * 1024) as f64 / bytes.max(1) as f64,
     );
-    Some((bytes, check.peak_kib))
+    Some(Grown {
+        bytes,
+        peak_kib: check.peak_kib,
+        heap_kib: heap,
+    })
 }
 
 /// Peak memory of a `check` that reads nothing: the binary, the runtime, the thread pool and
@@ -236,10 +338,17 @@ fn summarize(samples: &[Sample]) -> Sample {
 }
 
 fn child(mode: &str, inputs: &[PathBuf]) -> Result<Sample, String> {
+    child_tallied(mode, inputs, false)
+}
+
+fn child_tallied(mode: &str, inputs: &[PathBuf], heap: bool) -> Result<Sample, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    let out = Command::new(exe)
-        .arg("--child")
-        .arg(mode)
+    let mut command = Command::new(exe);
+    command.arg("--child").arg(mode);
+    if heap {
+        command.arg("--heap");
+    }
+    let out = command
         .arg("--")
         .args(inputs)
         .output()
@@ -254,7 +363,7 @@ fn child(mode: &str, inputs: &[PathBuf]) -> Result<Sample, String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let f: Vec<&str> = text.split_whitespace().collect();
     let parse_err = |what: &str| format!("bad child output {text:?} ({what})");
-    if f.len() != 4 {
+    if f.len() != 5 {
         return Err(parse_err("fields"));
     }
     Ok(Sample {
@@ -262,6 +371,7 @@ fn child(mode: &str, inputs: &[PathBuf]) -> Result<Sample, String> {
         cpu_ms: f[1].parse().map_err(|_| parse_err("cpu"))?,
         peak_kib: f[2].parse().map_err(|_| parse_err("peak"))?,
         objects: f[3].parse().map_err(|_| parse_err("objects"))?,
+        heap_kib: f[4].parse().map_err(|_| parse_err("heap"))?,
     })
 }
 
@@ -323,6 +433,7 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
         cpu_ms: cpu_ms() - cpu_start,
         peak_kib: peak_kib(),
         objects,
+        heap_kib: 0,
     }
 }
 
