@@ -74,8 +74,8 @@ unsafe impl GlobalAlloc for Tally {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let moved = unsafe { istio_preflight::alloc::Allocator.realloc(ptr, layout, new_size) };
         if !moved.is_null() && COUNTING.load(Ordering::Relaxed) {
-            // Counted as both blocks for the moment they coexist would overstate in-place
-            // growth; the new size replaces the old.
+            // The new size replaces the old: counting both blocks while a move copies would
+            // overstate growth that glibc does in place.
             if new_size >= layout.size() {
                 Tally::grew(new_size - layout.size());
             } else {
@@ -156,11 +156,7 @@ fn main() {
         let s = measure(mode, &args.paths);
         println!(
             "{} {} {} {} {}",
-            s.wall_ms,
-            s.cpu_ms,
-            s.peak_kib,
-            s.objects,
-            PEAK.load(Ordering::Relaxed).max(0) / 1024
+            s.wall_ms, s.cpu_ms, s.peak_kib, s.objects, s.heap_kib
         );
         // Dropping a large inventory takes time that is not part of the measurement.
         std::process::exit(0);
@@ -433,7 +429,7 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
         cpu_ms: cpu_ms() - cpu_start,
         peak_kib: peak_kib(),
         objects,
-        heap_kib: 0,
+        heap_kib: PEAK.load(Ordering::Relaxed).max(0) as u64 / 1024,
     }
 }
 
