@@ -232,14 +232,58 @@ struct CrdsFile {
     releases: Vec<CrdRelease>,
 }
 
+/// `schemas/index.yaml`: per release, per CRD, per API version, the schema file.
 #[derive(Debug, Deserialize)]
-struct SchemaIndex {
+struct SchemaIndexFile {
     releases: BTreeMap<String, SchemaRelease>,
 }
 
 #[derive(Debug, Deserialize)]
 struct SchemaRelease {
     crds: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The schema index flattened: one entry per (minor, CRD, API version), the three joined
+/// by NUL, sorted, naming an embedded file. Nested maps of one or two entries each took
+/// about five times the memory, on every run.
+#[derive(Debug)]
+struct SchemaIndex {
+    entries: Vec<(Box<str>, &'static str)>,
+}
+
+impl SchemaIndex {
+    /// Panics when the index names a file that is not embedded: a bug in the data, which
+    /// the tests parse.
+    fn new(file: SchemaIndexFile, schemas: &HashMap<&'static str, SchemaFile>) -> SchemaIndex {
+        let mut entries: Vec<(Box<str>, &'static str)> = Vec::new();
+        for (minor, release) in file.releases {
+            for (crd, versions) in release.crds {
+                for (api_version, path) in versions {
+                    let (&path, _) = schemas.get_key_value(path.as_str()).unwrap_or_else(|| {
+                        panic!("rules/schemas/index.yaml names missing file {path}")
+                    });
+                    entries.push((format!("{minor}\0{crd}\0{api_version}").into(), path));
+                }
+            }
+        }
+        entries.sort_unstable_by(|(a, _), (b, _)| Self::parts(a).cmp(Self::parts(b)));
+        SchemaIndex { entries }
+    }
+
+    fn parts(key: &str) -> std::str::Split<'_, char> {
+        key.split('\0')
+    }
+
+    /// The schema file the release of `version` applies to `crd` at `api_version`.
+    fn file(&self, version: &Version, crd: &str, api_version: &str) -> Option<&'static str> {
+        let minor = version.minor_string();
+        let wanted = [minor.as_str(), crd, api_version];
+        let i = self
+            .entries
+            .binary_search_by(|(key, _)| Self::parts(key).cmp(wanted))
+            .ok()?;
+        Some(self.entries[i].1)
+    }
 }
 
 /// Istio API groups and kinds that no longer exist, and API versions Istio stopped reading.
@@ -497,7 +541,20 @@ pub fn data() -> &'static ReleaseData {
     DATA.get_or_init(|| {
         let releases: ReleasesFile = parse("releases.yaml");
         let crds: CrdsFile = parse("crds.yaml");
-        let schema_index: SchemaIndex = parse("schemas/index.yaml");
+        let schemas: HashMap<&'static str, SchemaFile> = embedded::SCHEMA_FILES
+            .iter()
+            .map(|(path, text)| {
+                (
+                    *path,
+                    SchemaFile {
+                        text,
+                        parsed: OnceLock::new(),
+                        spec_validator: OnceLock::new(),
+                    },
+                )
+            })
+            .collect();
+        let schema_index = SchemaIndex::new(parse("schemas/index.yaml"), &schemas);
         ReleaseData {
             data_as_of: releases.data_as_of,
             policy: releases.policy,
@@ -512,19 +569,7 @@ pub fn data() -> &'static ReleaseData {
             annotations: parse::<AnnotationsFile>("annotations.yaml").annotations,
             install_settings: parse("install-settings.yaml"),
             behavior_changes: parse::<BehaviorChangesFile>("behavior-changes.yaml").changes,
-            schemas: embedded::SCHEMA_FILES
-                .iter()
-                .map(|(path, text)| {
-                    (
-                        *path,
-                        SchemaFile {
-                            text,
-                            parsed: OnceLock::new(),
-                            spec_validator: OnceLock::new(),
-                        },
-                    )
-                })
-                .collect(),
+            schemas,
         }
     })
 }
@@ -581,14 +626,7 @@ impl ReleaseData {
         crd: &str,
         api_version: &str,
     ) -> Option<&serde_json::Value> {
-        let file = self
-            .schema_index
-            .releases
-            .get(&version.minor_string())?
-            .crds
-            .get(crd)?
-            .get(api_version)?;
-        self.schema_file(file)
+        self.schema_file(self.schema_index.file(version, crd, api_version)?)
     }
 
     fn schema_file(&self, file: &str) -> Option<&serde_json::Value> {
@@ -607,14 +645,8 @@ impl ReleaseData {
         crd: &str,
         api_version: &str,
     ) -> Option<&jsonschema::Validator> {
-        let file = self
-            .schema_index
-            .releases
-            .get(&version.minor_string())?
-            .crds
-            .get(crd)?
-            .get(api_version)?;
-        let f = self.schemas.get(file.as_str())?;
+        let file = self.schema_index.file(version, crd, api_version)?;
+        let f = self.schemas.get(file)?;
         f.spec_validator
             .get_or_init(|| {
                 let spec = self.schema_file(file)?.pointer("/properties/spec")?;
@@ -628,15 +660,7 @@ impl ReleaseData {
 
     /// Whether two (release, CRD, version) triples validate with the same schema file.
     pub fn same_schema(&self, a: (&Version, &str, &str), b: (&Version, &str, &str)) -> bool {
-        let file = |(v, crd, api): (&Version, &str, &str)| {
-            self.schema_index
-                .releases
-                .get(&v.minor_string())?
-                .crds
-                .get(crd)?
-                .get(api)
-                .cloned()
-        };
+        let file = |(v, crd, api): (&Version, &str, &str)| self.schema_index.file(v, crd, api);
         matches!((file(a), file(b)), (Some(x), Some(y)) if x == y)
     }
 }
@@ -780,24 +804,17 @@ mod tests {
     #[test]
     fn every_schema_file_parses_and_is_indexed() {
         let d = data();
+        // Building the index already refused files that are not embedded.
         let indexed: std::collections::HashSet<&str> = d
             .schema_index
-            .releases
-            .values()
-            .flat_map(|r| r.crds.values())
-            .flat_map(|versions| versions.values())
-            .map(String::as_str)
+            .entries
+            .iter()
+            .map(|(_, path)| *path)
             .collect();
         for (path, f) in &d.schemas {
             assert!(indexed.contains(path), "{path} is not in the index");
             let json: serde_json::Value = serde_json::from_str(f.text).expect(path);
             assert!(json.is_object(), "{path}");
-        }
-        for path in indexed {
-            assert!(
-                d.schemas.contains_key(path),
-                "index names missing file {path}"
-            );
         }
     }
 
@@ -827,5 +844,21 @@ mod tests {
         assert!(d
             .schema(&v("1.30.3"), "virtualservices.networking.istio.io", "v1")
             .is_some());
+        // Every part of the key must match, not a prefix of it.
+        for (minor, crd, api) in [
+            ("1.30.3", "virtualservices.networking.istio.io", "v2"),
+            ("1.30.3", "virtualservices.networking.istio.i", "v1"),
+            ("1.30.3", "virtualservices.networking.istio.io", "v"),
+            ("1.3.0", "virtualservices.networking.istio.io", "v1"),
+            ("1.99.0", "virtualservices.networking.istio.io", "v1"),
+        ] {
+            assert!(
+                d.schema(&v(minor), crd, api).is_none(),
+                "{minor} {crd} {api}"
+            );
+        }
+        let vs = "virtualservices.networking.istio.io";
+        assert!(d.same_schema((&v("1.30.0"), vs, "v1beta1"), (&v("1.30.1"), vs, "v1beta1")));
+        assert!(!d.same_schema((&v("1.30.0"), vs, "v1beta1"), (&v("1.30.1"), vs, "v9")));
     }
 }
