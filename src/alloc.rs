@@ -13,9 +13,9 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 
-/// Blocks up to this size are served from glibc's per-thread cache (its largest bin holds
-/// 1032-byte chunks on 64-bit).
-const MOVE_BELOW: usize = 1024;
+/// A block this size or smaller, before or after the change, is moved: glibc serves such
+/// blocks from its per-thread cache (whose largest bin holds 1032-byte chunks on 64-bit).
+const MOVE_UP_TO: usize = 1024;
 
 /// The allocator `main` installs; see the module documentation.
 pub struct Allocator;
@@ -37,7 +37,7 @@ unsafe impl GlobalAlloc for Allocator {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if new_size > MOVE_BELOW && layout.size() > MOVE_BELOW {
+        if new_size > MOVE_UP_TO && layout.size() > MOVE_UP_TO {
             return unsafe { System.realloc(ptr, layout, new_size) };
         }
         // SAFETY: the caller guarantees new_size, rounded up to the alignment, does not

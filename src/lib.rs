@@ -151,7 +151,7 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
     // Parse the embedded release data beside the input rather than when the first rule
     // asks; rules wait for it through the same `OnceLock`. On the thread pool rather than a
     // thread of its own, which would be a third busy thread on two cores while the input is
-    // parsed (it measured slower, with the loader's threads waiting on malloc's locks).
+    // parsed.
     rayon::spawn(|| {
         // A panic would be a bug in the embedded data, which the tests parse; the first rule
         // to ask reports it again. Caught: rayon aborts the process on a spawned job's panic.
