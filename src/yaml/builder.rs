@@ -9,7 +9,7 @@ use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span as RawSpan};
 use super::scalar::{resolve_scalar, Scalar};
 use super::text::{Pos, Text};
 use super::tree::*;
-use super::{DocumentRoot, YamlError, ALIAS_NODES_PER_BYTE, MAX_ALIAS_NODES, MAX_DEPTH};
+use super::{YamlError, ALIAS_NODES_PER_BYTE, MAX_ALIAS_NODES, MAX_DEPTH};
 
 /// A document's text and where it sits in its file.
 #[derive(Clone, Copy)]
@@ -23,12 +23,21 @@ pub(super) struct DocText<'t> {
     pub(super) line_offset: u32,
 }
 
+/// Why a document could not be read, and what the builder had open when it stopped: what
+/// the go-yaml compatibility retry decides on.
+pub(super) struct Failure {
+    pub(super) error: YamlError,
+    /// Byte offset in the document's text of the `[` or `{` of the innermost collection
+    /// still open, when that collection is a flow collection.
+    pub(super) open_flow: Option<usize>,
+}
+
 /// Parses one document into `parts`; on an error, leaves `parts` as it found them.
 pub(super) fn parse_strict(
     doc: &DocText<'_>,
     inserted: Option<&[usize]>,
     parts: &mut Parts,
-) -> DocumentRoot {
+) -> Result<Option<NodeId>, Failure> {
     let mark = parts.mark();
     let mut builder = Builder::new(
         doc,
@@ -37,12 +46,14 @@ pub(super) fn parse_strict(
         std::mem::take(parts),
     );
     let read = builder.read(doc);
+    let open_flow = builder.frames.last().and_then(|f| f.flow_open);
     let (taken, root) = builder.finish(read.is_ok());
     *parts = taken;
     if read.is_err() {
         parts.truncate(mark);
     }
     read.map(|()| root)
+        .map_err(|error| Failure { error, open_flow })
 }
 
 impl Builder<'_> {
@@ -87,6 +98,8 @@ struct Frame {
     /// Where the collection's children start in `Builder::pending`.
     first: usize,
     start: u32,
+    /// Byte offset in the document's text of the opening `[` or `{` of a flow collection.
+    flow_open: Option<usize>,
     anchor: usize,
     /// Key → entry, once the mapping is large enough that finding duplicates by scanning
     /// would make it quadratic (a generated ConfigMap with 100,000 keys).
@@ -222,10 +235,13 @@ impl<'t> Builder<'t> {
                         pos: self.pos(span.start),
                     });
                 }
+                let local = self.local(span.start);
+                let flow = matches!(self.doc.text.as_bytes().get(local), Some(b'[' | b'{'));
                 self.frames.push(Frame {
                     map: matches!(event, Event::MappingStart(..)),
                     first: self.pending.len(),
                     start,
+                    flow_open: flow.then_some(local),
                     anchor,
                     index: None,
                 });
