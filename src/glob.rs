@@ -1,22 +1,47 @@
 //! The small glob language of `.istio-preflight.yaml` (path excludes, suppression `object`
 //! and `path`): `*` matches within one `/`-separated segment, `**` matches across segments
 //! (`**/` also matches nothing, so `**/x.yaml` matches `x.yaml`), `?` matches one character
-//! other than `/`. Everything else is literal. Matching is on whole strings.
+//! other than `/` (one byte of a non-ASCII character). Everything else is literal. Matching
+//! is on whole strings.
 //!
-//! Written here rather than pulled from a crate because these are the only three operators
-//! anyone needs for file paths and `Kind/namespace/name` identities, and it keeps the
-//! semantics identical for both.
+//! Matching is globset's (compiled to a regular expression, so no pattern can make it
+//! backtrack); this module only translates the language above into globset's, which
+//! differs in two places: `[`, `]`, `{`, `}` and `\` are operators there and literal here,
+//! and globset reads a `**` that is not a whole segment (`shop-**`) as `*`, where here it
+//! still crosses segments.
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+use globset::{GlobBuilder, GlobMatcher};
+
+#[derive(Clone, Debug)]
 pub struct Glob {
     pattern: String,
+    /// `None` for a pattern globset refused, matched as literal text.
+    matcher: Option<GlobMatcher>,
 }
+
+impl PartialEq for Glob {
+    fn eq(&self, other: &Glob) -> bool {
+        self.pattern == other.pattern
+    }
+}
+
+impl Eq for Glob {}
 
 impl Glob {
     pub fn new(pattern: &str) -> Glob {
-        Glob {
-            pattern: pattern.trim_start_matches("./").to_string(),
-        }
+        let pattern = pattern.trim_start_matches("./").to_string();
+        let build = |glob: &str| {
+            GlobBuilder::new(glob)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+        };
+        // The translation escapes every operator it does not write itself, so globset
+        // accepts every pattern; should it refuse one, that pattern is literal text.
+        let matcher = build(&translate(&pattern))
+            .ok()
+            .map(|g| g.compile_matcher());
+        Glob { pattern, matcher }
     }
 
     pub fn as_str(&self) -> &str {
@@ -24,9 +49,10 @@ impl Glob {
     }
 
     pub fn matches(&self, text: &str) -> bool {
-        let p: Vec<char> = self.pattern.chars().collect();
-        let t: Vec<char> = text.chars().collect();
-        matches_at(&p, &t)
+        match &self.matcher {
+            Some(matcher) => matcher.is_match(text),
+            None => self.pattern == text,
+        }
     }
 
     /// Whether the path or one of its parent directories matches, so that `vendor` or
@@ -40,27 +66,35 @@ impl Glob {
     }
 }
 
-/// Backtracking matcher. Patterns are short and written by people, and every `*` is bounded
-/// by the text length, so the worst case stays small.
-fn matches_at(p: &[char], t: &[char]) -> bool {
-    match p.first() {
-        None => t.is_empty(),
-        Some('*') if p.get(1) == Some(&'*') => {
-            let rest = &p[2..];
-            // `**/` may stand for no directory at all.
-            if rest.first() == Some(&'/') && matches_at(&rest[1..], t) {
-                return true;
+/// The pattern in globset's syntax: a run of stars is one `*` or one `**`; a `**` that is
+/// not a whole segment becomes "within the segment, or across at least one `/`".
+fn translate(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len() + 8);
+    let mut i = 0;
+    while i < chars.len() {
+        match chars[i] {
+            '*' => {
+                let run = chars[i..].iter().take_while(|&&c| c == '*').count();
+                let starts_segment = i == 0 || chars[i - 1] == '/';
+                let ends_segment = chars.get(i + run).is_none_or(|&c| c == '/');
+                out.push_str(match run {
+                    1 => "*",
+                    _ if starts_segment && ends_segment => "**",
+                    _ => "{*,*/**/*}",
+                });
+                i += run;
+                continue;
             }
-            (0..=t.len()).any(|i| matches_at(rest, &t[i..]))
+            c @ ('[' | ']' | '{' | '}' | '\\') => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
-        Some('*') => {
-            let rest = &p[1..];
-            let segment_end = t.iter().position(|&c| c == '/').unwrap_or(t.len());
-            (0..=segment_end).any(|i| matches_at(rest, &t[i..]))
-        }
-        Some('?') => t.first().is_some_and(|&c| c != '/') && matches_at(&p[1..], &t[1..]),
-        Some(&c) => t.first() == Some(&c) && matches_at(&p[1..], &t[1..]),
+        i += 1;
     }
+    out
 }
 
 #[cfg(test)]
@@ -102,6 +136,49 @@ mod tests {
     fn literal_characters_must_match_exactly() {
         assert!(!m("Deployment/shop/cart", "Deployment/shop/carts"));
         assert!(m("./apps/x.yaml", "apps/x.yaml"));
+    }
+
+    #[test]
+    fn double_star_inside_a_segment_still_crosses_segments() {
+        assert!(m("apps/shop-**", "apps/shop-a/b/c.yaml"));
+        assert!(m("apps/shop-**", "apps/shop-"));
+        assert!(m("a**b", "ab"));
+        assert!(m("a**b", "ax/y/zb"));
+        assert!(!m("a**b", "ax/y/z"));
+        assert!(m("**.yaml", "apps/x.yaml"));
+        assert!(m("apps/***/x", "apps/x"));
+        assert!(m("a/***", "a/b/c"));
+    }
+
+    #[test]
+    fn glob_operators_of_other_languages_are_literal() {
+        for (pattern, text) in [
+            ("[ab]", "[ab]"),
+            ("a{b,c}", "a{b,c}"),
+            ("a\\*", "a\\x"),
+            ("x]", "x]"),
+            ("{", "{"),
+            ("!x", "!x"),
+        ] {
+            assert!(m(pattern, text), "{pattern}");
+        }
+        assert!(!m("[ab]", "a"));
+        assert!(!m("a{b,c}", "ab"));
+    }
+
+    #[test]
+    fn pathological_patterns_answer_without_backtracking() {
+        // Backtracking needs about 60^36 steps for each of these; a regular expression
+        // needs one pass.
+        let text = "a".repeat(60);
+        assert!(!m(&format!("{}b", "*a".repeat(36)), &text));
+        assert!(m(&format!("{}a", "*a".repeat(36)), &text));
+        assert!(!m(
+            &format!("{}b", "**a".repeat(36)),
+            &format!("{text}/{text}")
+        ));
+        assert!(!m(&format!("{}b", "*".repeat(36)), &text));
+        assert!(m(&"*".repeat(36), &text));
     }
 
     #[test]
