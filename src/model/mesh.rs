@@ -416,6 +416,18 @@ impl Mesh {
     /// Whether the workload is meshed, following the injection webhooks' selectors and the
     /// injector's own label-over-annotation precedence.
     pub fn membership(&self, inv: &Inventory, w: &Workload) -> Membership {
+        self.membership_with(inv, w, &w.pod_labels, &w.pod_annotations)
+    }
+
+    /// [`Mesh::membership`] as it would be with these pod labels and annotations instead of
+    /// the workload's own: what a fix that moves a value between them would leave running.
+    pub fn membership_with(
+        &self,
+        inv: &Inventory,
+        w: &Workload,
+        pod_labels: &Labels,
+        pod_annotations: &Labels,
+    ) -> Membership {
         let o = inv.object(w.object);
         // `image: auto` is the gateway chart's placeholder for the injector to fill in, not an
         // injected proxy: whether it gets one depends on the labels, as for any pod.
@@ -424,8 +436,8 @@ impl Mesh {
             .is_some_and(|(c, _, _)| c.image.as_deref() != Some("auto"));
         if injected {
             // Already injected (a pod read from a cluster): the revision that injected it.
-            let requested = w
-                .label("istio.io/rev")
+            let requested = pod_labels
+                .get("istio.io/rev")
                 .map(str::to_string)
                 .or_else(|| injected_revision(w))
                 .unwrap_or_else(|| "default".to_string());
@@ -438,8 +450,8 @@ impl Mesh {
         match requested_injection(
             o.namespace(),
             &ns_labels,
-            &w.pod_labels,
-            &w.pod_annotations,
+            pod_labels,
+            pod_annotations,
             w.spec.host_network,
             self.enable_namespaces_by_default(),
         ) {

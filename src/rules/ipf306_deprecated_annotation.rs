@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
-use crate::model::{FieldPath, ObjectId, Version};
+use crate::model::mesh::Membership;
+use crate::model::{FieldPath, Inventory, Labels, ObjectId, Version, Workload};
 use crate::release::{self, reached, Annotation};
 
 crate::declare_rule! {
@@ -31,7 +32,12 @@ crate::declare_rule! {
     ///
     /// ## Fix
     /// Where the replacement is a label or annotation with the same meaning, the fix moves
-    /// the value there (safe). Where it is a ProxyConfig field, the message names it. An
+    /// the value there (safe). Moving `sidecar.istio.io/inject` to the label is safe only
+    /// where it leaves the pod's mesh membership as it is: the injection webhooks select
+    /// pods by label only and the injector reads the annotation only for pods a webhook
+    /// already selected, so `"true"` as a label turns injection on in a namespace without
+    /// an injection label (or one that is not in the input). There the fix is unsafe and
+    /// says so; `"false"` always moves safely. Where it is a ProxyConfig field, the message names it. An
     /// annotation that has no effect in the target can be removed (after the old revision is
     /// gone).
     ///
@@ -88,7 +94,8 @@ fn check(cx: &Context, sink: &mut Sink) {
             {
                 continue;
             }
-            report(sink, w.object, &meta, a, value, version);
+            let moved = moving_changes_membership(inv, w, a, value);
+            report(sink, w.object, &meta, a, value, version, moved.as_deref());
         }
     }
     for (id, o) in inv.objects.iter().enumerate() {
@@ -104,7 +111,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 continue;
             }
             if let Some(value) = annotations.get(&a.name) {
-                report(sink, id, &meta, a, value, version);
+                report(sink, id, &meta, a, value, version, None);
             }
         }
     }
@@ -114,6 +121,57 @@ fn applies_to(a: &Annotation, kind: &str) -> bool {
     a.resources.iter().any(|r| r == kind)
 }
 
+/// When moving a pod annotation to its replacement label would put the pod in or out of
+/// the mesh (or onto another revision): how, in words. The injection webhooks select pods
+/// by labels only (Istio's `mutatingwebhook.yaml`: `object.sidecar-injector.istio.io`
+/// selects `sidecar.istio.io/inject=true` pods in namespaces without an injection label),
+/// and the injector reads the annotation only for pods a webhook already sent it. So
+/// `sidecar.istio.io/inject: "true"` as an annotation in an unlabelled namespace injects
+/// nothing, and the same value as a label turns injection on.
+fn moving_changes_membership(
+    inv: &Inventory,
+    w: &Workload,
+    a: &Annotation,
+    value: &str,
+) -> Option<String> {
+    let label = a
+        .replacement
+        .as_ref()
+        .filter(|r| r.kind == "label")?
+        .name
+        .as_deref()?;
+    let mut labels = w.pod_labels.clone();
+    labels.insert(label, value);
+    let annotations: Labels = w
+        .pod_annotations
+        .iter()
+        .filter(|(k, _)| *k != a.name)
+        .collect();
+    let after = inv.mesh.membership_with(inv, w, &labels, &annotations);
+    if after == w.membership {
+        return None;
+    }
+    let namespace = inv.object(w.object).namespace();
+    let why = if inv.namespace_labels(namespace).is_none() {
+        format!("namespace `{namespace}` is not in the input, so its labels are unknown")
+    } else {
+        format!("namespace `{namespace}` has no injection label that selects the pod already")
+    };
+    Some(format!(
+        "unsafe: {} → {}; injection webhooks select pods by label only and {why}",
+        describe(&w.membership),
+        describe(&after)
+    ))
+}
+
+fn describe(m: &Membership) -> String {
+    match m {
+        Membership::None => "no sidecar".to_string(),
+        Membership::Ambient => "ambient".to_string(),
+        Membership::Sidecar { revision, .. } => format!("sidecar from revision `{revision}`"),
+    }
+}
+
 fn report(
     sink: &mut Sink,
     object: ObjectId,
@@ -121,6 +179,7 @@ fn report(
     a: &Annotation,
     value: &str,
     version: &Version,
+    moving_changes_membership: Option<&str>,
 ) {
     let field = metadata.clone().key("annotations").key(&a.name);
     let target = version.minor_string();
@@ -180,7 +239,14 @@ fn report(
         || a.ignored_from
             .as_deref()
             .is_some_and(|r| reached(version, Some(r)));
-    let fix = fix(metadata, &field, a, value, ineffective);
+    let fix = fix(
+        metadata,
+        &field,
+        a,
+        value,
+        ineffective,
+        moving_changes_membership,
+    );
     let d = sink.object(object, field, message);
     if a.set_by_istio {
         d.with_severity(Severity::Info);
@@ -196,6 +262,7 @@ fn fix(
     a: &Annotation,
     value: &str,
     ineffective: bool,
+    moving_changes_membership: Option<&str>,
 ) -> Option<Fix> {
     let remove = Edit::Remove {
         path: field.clone(),
@@ -210,10 +277,15 @@ fn fix(
         ]
     };
     match a.replacement.as_ref() {
-        // Same meaning under a new name: moving the value keeps the behaviour.
+        // Same meaning under a new name: moving the value keeps the behaviour, unless the
+        // label is read where the annotation was not (injection webhook selectors).
         Some(r) if r.kind == "label" && !a.replacement_derived && matches!(value, "true" | "false") => {
             let name = r.name.as_deref()?;
-            Some(Fix::safe(format!("move it to the label `{name}`"), moved("labels", name)))
+            let title = format!("move it to the label `{name}`");
+            Some(match moving_changes_membership {
+                None => Fix::safe(title, moved("labels", name)),
+                Some(change) => Fix::unsafe_(format!("{title} ({change})"), moved("labels", name)),
+            })
         }
         Some(r) if r.kind == "annotation" && !a.replacement_derived => {
             let name = r.name.as_deref()?;
