@@ -10,8 +10,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use istio_preflight::cli::{ClusterArgs, Command};
-use istio_preflight::cluster::{self, Limits};
+use istio_preflight::cli::Command;
+use istio_preflight::cluster;
+use istio_preflight::settings::{ClusterTarget, Limits};
 use support::apiserver::{ApiServer, Auth};
 
 const NAMESPACES: usize = 500;
@@ -28,11 +29,12 @@ fn main() {
         .sum();
     let server = ApiServer::start(cluster, Auth::ClientCertificate);
     let kubeconfig = server.kubeconfig();
-    let args = ClusterArgs {
+    let args = ClusterTarget {
         context: None,
         kubeconfig: Some(kubeconfig.clone()),
         namespaces: Vec::new(),
         timeout: Duration::from_secs(600),
+        progress: false,
     };
     let kinds = cluster::kinds_for(istio_preflight::rules::RULES);
 
@@ -46,7 +48,7 @@ fn main() {
     for run in 0..RUNS {
         let before = server.requests().len();
         let started = Instant::now();
-        let read = cluster::read(&args, &kinds, &Limits::default(), false).expect("read");
+        let read = cluster::read(&args, &kinds, &Limits::default()).expect("read");
         let elapsed = started.elapsed();
         let pods = read.objects.iter().filter(|o| o.kind() == "Pod").count();
         assert_eq!(pods, PODS, "every pod is read");
@@ -79,7 +81,7 @@ fn main() {
         unreachable!()
     };
     let started = Instant::now();
-    let report = istio_preflight::check(&check).expect("check");
+    let report = istio_preflight::check(&check.settings().expect("settings")).expect("check");
     println!(
         "check --cluster end to end (read, inventory, all rules): {:.0} ms, {} findings",
         started.elapsed().as_secs_f64() * 1e3,

@@ -3,10 +3,13 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::emit::Format;
-use crate::rules::Strategy;
+use crate::diagnostic::Severity;
+use crate::settings::{
+    self, ClusterTarget, FixMode, Format, Input, Output, Selection, Settings, Strategy, Upgrade,
+};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -54,6 +57,19 @@ pub struct ClusterArgs {
     /// reported as IPF002 incomplete-read.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_timeout)]
     pub timeout: Duration,
+}
+
+impl ClusterArgs {
+    /// The cluster these flags name.
+    pub fn target(&self, progress: bool) -> ClusterTarget {
+        ClusterTarget {
+            context: self.context.clone(),
+            kubeconfig: self.kubeconfig.clone(),
+            namespaces: self.namespaces.clone(),
+            timeout: self.timeout,
+            progress,
+        }
+    }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
@@ -155,4 +171,131 @@ pub struct RulesArgs {
     pub code: Option<String>,
     #[arg(long, value_enum, default_value_t = RulesFormat::Human)]
     pub format: RulesFormat,
+}
+
+// The domain's choices as clap values; clap stays in this module.
+impl ValueEnum for Strategy {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Strategy::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            Strategy::Canary => {
+                "A new control-plane revision beside the old one; workloads move by relabelling"
+            }
+            Strategy::InPlace => {
+                "The running control plane is replaced; every proxy follows on restart"
+            }
+        };
+        Some(PossibleValue::new(self.as_str()).help(help))
+    }
+}
+
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Format::Human, Format::Json, Format::Sarif, Format::Github]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(match self {
+            Format::Human => "human",
+            Format::Json => "json",
+            Format::Sarif => "sarif",
+            Format::Github => "github",
+        }))
+    }
+}
+
+impl FailOn {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+            FailOn::Never => None,
+        }
+    }
+}
+
+impl CheckArgs {
+    /// Resolves the flags into [`Settings`]: the config file (`--config`, or the nearest
+    /// `.istio-preflight.yaml`) supplies defaults that flags override, a list given on the
+    /// command line replaces the file's list, and the run date is read once.
+    pub fn settings(&self) -> Result<Settings, String> {
+        let config = if self.no_config {
+            None
+        } else {
+            crate::config::discover(self.config.as_deref())?
+                .map(|p| crate::config::load(&p))
+                .transpose()?
+        };
+        let c = config.as_ref();
+        let version = |flag: &str, given: &Option<String>, file: Option<&String>| {
+            settings::parse_version(flag, given.as_deref().or(file.map(String::as_str)))
+        };
+        let upgrade = Upgrade {
+            target: version("--target", &self.target, c.and_then(|c| c.target.as_ref()))?,
+            strategy: self
+                .strategy
+                .or(c.and_then(|c| c.strategy))
+                .unwrap_or_default(),
+        };
+        let mesh = crate::model::mesh::MeshOptions {
+            current: version(
+                "--current",
+                &self.current,
+                c.and_then(|c| c.current.as_ref()),
+            )?,
+            kube_version: version(
+                "--kube-version",
+                &self.kube_version,
+                c.and_then(|c| c.kube_version.as_ref()),
+            )?,
+        };
+        let pick = |flag: &Vec<String>, file: Option<&Vec<String>>| {
+            if flag.is_empty() {
+                file.cloned().unwrap_or_default()
+            } else {
+                flag.clone()
+            }
+        };
+        let selection = Selection::new(
+            pick(&self.select, c.map(|c| &c.select)),
+            pick(&self.ignore, c.map(|c| &c.ignore)),
+        )?;
+        let ca = &self.cluster_args;
+        let input = if self.cluster {
+            Input::Cluster(ca.target(self.format == Format::Human))
+        } else if ca.context.is_some() || ca.kubeconfig.is_some() || !ca.namespaces.is_empty() {
+            return Err("--context, --kubeconfig and --namespace need --cluster".to_string());
+        } else {
+            Input::Files(self.paths.clone())
+        };
+        Ok(Settings {
+            input,
+            values: self.values.clone(),
+            upgrade,
+            mesh,
+            selection,
+            config,
+            baseline: self.baseline.clone(),
+            today: crate::model::date::Date::run_date()?,
+            limits: crate::settings::Limits::default(),
+            output: Output {
+                format: self.format,
+                path: self.output.clone(),
+                fail_on: self.fail_on.severity(),
+                fix: if self.fix {
+                    FixMode::Apply
+                } else if self.diff {
+                    FixMode::Diff
+                } else {
+                    FixMode::Report
+                },
+                unsafe_fixes: self.unsafe_fixes,
+                write_baseline: self.write_baseline.clone(),
+            },
+        })
+    }
 }

@@ -7,11 +7,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use clap::ValueEnum;
-
 use crate::diagnostic::Severity;
 use crate::glob::Glob;
-use crate::rules::Strategy;
+use crate::model::date::Date;
+use crate::rules::code_matches;
+use crate::settings::Strategy;
 use crate::source::SourceFile;
 use crate::yaml::{self, Node, Span, Value};
 
@@ -48,58 +48,6 @@ pub struct Config {
     pub suppressions: Vec<Suppression>,
 }
 
-/// A calendar date, compared as (year, month, day).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    pub year: i64,
-    pub month: u32,
-    pub day: u32,
-}
-
-impl Date {
-    pub fn parse(text: &str) -> Option<Date> {
-        let mut parts = text.trim().splitn(3, '-');
-        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return None;
-        }
-        let date = Date {
-            year: y.parse().ok()?,
-            month: m.parse().ok()?,
-            day: d.parse().ok()?,
-        };
-        ((1..=12).contains(&date.month) && (1..=31).contains(&date.day)).then_some(date)
-    }
-
-    /// Today in UTC, from the system clock.
-    pub fn today() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
-        Date::from_days(secs.div_euclid(86_400))
-    }
-
-    /// Civil date from days since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    fn from_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = yoe + era * 400 + i64::from(month <= 2);
-        Date { year, month, day }
-    }
-}
-
-impl std::fmt::Display for Date {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
 /// One accepted finding (or set of findings) with the reason it is accepted.
 #[derive(Clone, Debug)]
 pub struct Suppression {
@@ -133,7 +81,7 @@ impl Suppression {
     }
 
     pub fn matches_code(&self, code: &str) -> bool {
-        code.starts_with(&self.code.to_ascii_uppercase())
+        code_matches(code, &self.code)
     }
 }
 
@@ -194,7 +142,7 @@ pub fn parse(shown: &str, dir: PathBuf, text: &str) -> Result<Config, String> {
             "kube-version" => config.kube_version = Some(p.version(v)?),
             "strategy" => {
                 let s = p.string(v)?;
-                config.strategy = Some(Strategy::from_str(&s, false).map_err(|_| {
+                config.strategy = Some(Strategy::parse(&s).ok_or_else(|| {
                     p.error(
                         v.span(),
                         format!("strategy {s:?} is not one of: canary, in-place"),
@@ -309,16 +257,11 @@ impl Parser<'_> {
     /// A rule code, code prefix or rule name, as the code or prefix that findings are
     /// matched against (`proxy-start-not-held` → `IPF406`, `ipf4` → `IPF4`).
     fn known_code(&self, code: &str, span: Span) -> Result<String, String> {
-        let upper = code.trim().to_ascii_uppercase();
         if let Some(rule) = crate::rules::RULES.iter().find(|r| r.name == code.trim()) {
             return Ok(rule.code.to_string());
         }
-        if !upper.is_empty()
-            && crate::rules::RULES
-                .iter()
-                .any(|r| r.code.starts_with(&upper))
-        {
-            Ok(upper)
+        if crate::rules::RULES.iter().any(|r| r.matches(code)) {
+            Ok(code.trim().to_ascii_uppercase())
         } else {
             Err(self.error(
                 span,
@@ -444,7 +387,7 @@ impl Config {
     pub fn severity_for(&self, code: &str) -> Option<Severity> {
         self.severity
             .iter()
-            .filter(|(prefix, _)| code.starts_with(prefix.as_str()))
+            .filter(|(prefix, _)| code_matches(code, prefix))
             .max_by_key(|(prefix, _)| prefix.len())
             .map(|(_, s)| *s)
     }
@@ -536,10 +479,12 @@ mod tests {
     }
 
     #[test]
-    fn dates_from_the_clock_are_civil_dates() {
-        assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
-        assert_eq!(Date::from_days(19_782).to_string(), "2024-02-29");
-        assert_eq!(Date::from_days(20_454).to_string(), "2026-01-01");
-        assert!(Date::parse("2026-13-01").is_none());
+    fn an_expiry_must_be_a_day_that_exists() {
+        let e = cfg("suppressions:\n  - code: IPF405\n    reason: r\n    expires: 2999-02-30\n")
+            .unwrap_err();
+        assert!(
+            e.contains(":4: expires \"2999-02-30\" is not a date"),
+            "{e}"
+        );
     }
 }

@@ -6,36 +6,42 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::model::read_gap;
 use crate::model::Inventory;
-use crate::rules::{Context, Rule, Sink, RULES};
+use crate::rules::{code_matches, Context, Rule, Sink};
 use crate::source::SourceFile;
 
-/// Which rules run: `--select` and `--ignore` take codes or prefixes (`IPF4`, `IPF405`).
-#[derive(Clone, Debug, Default)]
-pub struct Selection {
-    pub select: Vec<String>,
-    pub ignore: Vec<String>,
-}
+pub use crate::settings::Selection;
 
-impl Selection {
-    pub fn rules(&self) -> Vec<&'static Rule> {
-        RULES
-            .iter()
-            .copied()
-            .filter(|r| self.select.is_empty() || self.select.iter().any(|s| matches_code(r, s)))
-            .filter(|r| !self.ignore.iter().any(|s| matches_code(r, s)))
-            .collect()
+/// The selected rules that can run. Rules that read a kind the read could not see would
+/// report a false picture: they do not run, and IPF002 names them. A report that skipped a
+/// selected rule must say so even when `--select` did not name IPF002; only an explicit
+/// `--ignore` silences it.
+pub fn runnable(
+    selected: &[&'static Rule],
+    inventory: &Inventory,
+    selection: &Selection,
+) -> Vec<&'static Rule> {
+    let blocked: Vec<String> = inventory
+        .of_kind(read_gap::READ_GAP)
+        .filter_map(|(_, o)| read_gap::ReadGap::from_object(o))
+        .filter(|g| g.reason.blocks_rules())
+        .map(|g| g.kind)
+        .collect();
+    let mut runnable: Vec<&'static Rule> = selected
+        .iter()
+        .copied()
+        .filter(|r| !r.reads.iter().any(|k| blocked.iter().any(|b| b == k)))
+        .collect();
+    let incomplete = &crate::rules::ipf002_incomplete_read::RULE;
+    if runnable.len() < selected.len()
+        && !selection.is_ignored(incomplete)
+        && !runnable.iter().any(|r| r.code == incomplete.code)
+    {
+        runnable.push(incomplete);
+        runnable.sort_by_key(|r| r.code);
     }
-}
-
-fn matches_code(rule: &Rule, pattern: &str) -> bool {
-    let p = pattern.trim();
-    (!p.is_empty()
-        && rule
-            .code
-            .to_ascii_uppercase()
-            .starts_with(&p.to_ascii_uppercase()))
-        || rule.name == p
+    runnable
 }
 
 /// Annotation that silences rules on one object: `"IPF403,IPF404"`, optionally followed by
@@ -68,7 +74,7 @@ fn ignored(inv: &Inventory, d: &Diagnostic) -> bool {
         codes
             .split(',')
             .map(str::trim)
-            .any(|c| !c.is_empty() && d.code.starts_with(&c.to_ascii_uppercase()))
+            .any(|c| code_matches(d.code, c))
     })
 }
 
@@ -183,7 +189,7 @@ mod tests {
         let crate::cli::Command::Check(args) = cli.command else {
             unreachable!("a check command")
         };
-        let report = crate::check(&args).expect("check");
+        let report = crate::check(&args.settings().expect("settings")).expect("check");
         let mut reported: Vec<&str> = report
             .diagnostics
             .iter()

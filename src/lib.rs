@@ -24,18 +24,20 @@ pub mod policy;
 pub mod release;
 pub mod report;
 pub mod rules;
+pub mod settings;
 pub mod source;
 pub mod yaml;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use cli::{CheckArgs, Command, FailOn, RulesArgs, RulesFormat};
+use cli::{CheckArgs, Command, RulesArgs, RulesFormat};
 use diagnostic::Severity;
 use model::mesh::MeshOptions;
-use model::{Inventory, Version};
+use model::Inventory;
 use report::Report;
-use rules::{Context, Upgrade};
+use rules::Context;
+use settings::{FixMode, Input, Settings};
 
 /// How a run ended, mapped to the process exit code by `main`.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,114 +68,93 @@ pub fn run(cli: cli::Cli) -> Outcome {
     }
 }
 
-fn parse_version(flag: &str, text: &Option<String>) -> Result<Option<Version>, String> {
-    text.as_deref()
-        .map(|t| {
-            Version::parse(t)
-                .ok_or_else(|| format!("{flag} {t:?} is not a version like 1.27 or 1.27.2"))
-        })
-        .transpose()
+/// Reads the estate and runs the selected rules, then applies the team's decisions (config
+/// severity overrides and suppressions, the baseline): everything `check` does but printing.
+/// The stages run left to right: load → model → analyze → policy.
+pub fn check(settings: &Settings) -> Result<Report, String> {
+    let baseline = read_baseline(settings)?;
+    let mut report = findings(settings)?;
+    apply_baseline(&mut report, settings, baseline.as_ref());
+    Ok(report)
 }
 
-/// Reads the inputs and runs the selected rules: everything `check` does but printing.
-/// The config file (`--config`, or the nearest `.istio-preflight.yaml`) supplies defaults
-/// that command-line flags override, then its severity overrides and suppressions and the
-/// `--baseline` are applied to the findings.
-pub fn check(args: &CheckArgs) -> Result<Report, String> {
-    check_with(args, &cluster::Limits::default())
-}
-
-/// [`check`] with the cluster read's limits given (tests make retries fast).
-pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, String> {
-    let config = if args.no_config {
-        None
-    } else {
-        config::discover(args.config.as_deref())?
-            .map(|p| config::load(&p))
-            .transpose()?
-    };
-    let from_config = |flag: &Option<String>, file: Option<&String>| flag.clone().or(file.cloned());
-    let c = config.as_ref();
-    let upgrade = Upgrade {
-        target: parse_version(
-            "--target",
-            &from_config(&args.target, c.and_then(|c| c.target.as_ref())),
-        )?,
-        strategy: args
-            .strategy
-            .or(c.and_then(|c| c.strategy))
-            .unwrap_or_default(),
-    };
+/// The findings after the config file's severity overrides and suppressions, before the
+/// baseline: what a baseline records.
+pub fn findings(settings: &Settings) -> Result<Report, String> {
+    let selected = settings.selection.rules();
+    prewarm_release_data();
+    let (mut loaded, cluster_context) = load(settings, &selected)?;
+    let values = load_values(&settings.values, &mut loaded.files)?;
     let options = MeshOptions {
-        current: parse_version(
-            "--current",
-            &from_config(&args.current, c.and_then(|c| c.current.as_ref())),
-        )?,
-        kube_version: parse_version(
-            "--kube-version",
-            &from_config(&args.kube_version, c.and_then(|c| c.kube_version.as_ref())),
-        )?,
+        kube_version: settings
+            .mesh
+            .kube_version
+            .clone()
+            .or_else(|| model::read_gap::server_version(&loaded.objects)),
+        ..settings.mesh.clone()
     };
-    // A list given on the command line replaces the file's list.
-    let pick = |flag: &Vec<String>, file: Option<&Vec<String>>| {
-        if flag.is_empty() {
-            file.cloned().unwrap_or_default()
-        } else {
-            flag.clone()
-        }
+    let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
+    let runnable = engine::runnable(&selected, &inventory, &settings.selection);
+    let cx = Context {
+        today: settings.today,
+        inventory: &inventory,
+        upgrade: &settings.upgrade,
+        read_problems: &loaded.problems,
+        unreadable: &loaded.unreadable,
+        values: &values,
+        shape_errors: &shape_errors,
+        selected_rules: &selected,
     };
-    let selection = engine::Selection {
-        select: pick(&args.select, c.map(|c| &c.select)),
-        ignore: pick(&args.ignore, c.map(|c| &c.ignore)),
+    let mut diagnostics = engine::run(&runnable, &cx);
+    engine::sort(&mut diagnostics, &inventory, &loaded.files);
+    let mut report = Report {
+        files: loaded.files,
+        inventory,
+        diagnostics,
+        notes: loaded.notes,
+        upgrade: settings.upgrade.clone(),
+        rules: runnable,
+        root: report::repo_root(),
+        cluster: cluster_context,
     };
-    for code in selection.select.iter().chain(&selection.ignore) {
-        if !rules::RULES
-            .iter()
-            .any(|r| r.code.starts_with(&code.to_ascii_uppercase()) || r.name == code.as_str())
-        {
-            return Err(format!(
-                "no rule matches {code:?} (see `istio-preflight rules`)"
-            ));
-        }
+    if let Some(config) = &settings.config {
+        policy::apply_config(&mut report, config, settings.today);
     }
-    if !args.cluster {
-        let ca = &args.cluster_args;
-        if ca.context.is_some() || ca.kubeconfig.is_some() || !ca.namespaces.is_empty() {
-            return Err("--context, --kubeconfig and --namespace need --cluster".to_string());
-        }
-    }
-    let baseline = args
-        .baseline
-        .as_deref()
-        .map(baseline::Baseline::read)
-        .transpose()?;
-    let selected = selection.rules();
-    // Parse the embedded release data beside the input rather than when the first rule
-    // asks; rules wait for it through the same `OnceLock`. On the thread pool rather than a
-    // thread of its own, which would be a third busy thread on two cores while the input is
-    // parsed.
+    Ok(report)
+}
+
+/// Parses the embedded release data beside the input rather than when the first rule asks;
+/// rules wait for it through the same `OnceLock`. On the thread pool rather than a thread of
+/// its own, which would be a third busy thread on two cores while the input is parsed.
+fn prewarm_release_data() {
     rayon::spawn(|| {
         // A panic would be a bug in the embedded data, which the tests parse; the first rule
         // to ask reports it again. Caught: rayon aborts the process on a spawned job's panic.
         let _ = std::panic::catch_unwind(release::data);
     });
-    let (mut loaded, cluster_context) = if args.cluster {
-        let kinds = cluster::kinds_for(&selected);
-        let progress = args.format == emit::Format::Human;
-        let read = cluster::read(&args.cluster_args, &kinds, limits, progress)?;
-        (
-            source::Loaded {
+}
+
+/// The load stage: files (minus the config's excludes) or a live cluster, read for the
+/// kinds the selected rules need, with the kube context read from. `Err` when nothing at
+/// all could be read.
+fn load(
+    settings: &Settings,
+    selected: &[&'static rules::Rule],
+) -> Result<(source::Loaded, Option<String>), String> {
+    let (loaded, context) = match &settings.input {
+        Input::Cluster(target) => {
+            let kinds = cluster::kinds_for(selected);
+            let read = cluster::read(target, &kinds, &settings.limits)?;
+            let loaded = source::Loaded {
                 objects: read.objects,
                 ..source::Loaded::default()
-            },
-            Some(read.context),
-        )
-    } else {
-        let loaded = match c {
-            Some(c) => source::load_excluding(&args.paths, &|p| c.excludes(p)),
-            None => source::load(&args.paths),
-        };
-        (loaded, None)
+            };
+            (loaded, Some(read.context))
+        }
+        Input::Files(paths) => match &settings.config {
+            Some(c) => (source::load_excluding(paths, &|p| c.excludes(p)), None),
+            None => (source::load(paths), None),
+        },
     };
     if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
         return Err(format!(
@@ -181,100 +162,38 @@ pub fn check_with(args: &CheckArgs, limits: &cluster::Limits) -> Result<Report, 
             loaded.unreadable.join("; ")
         ));
     }
-    let values = load_values(&args.values, &mut loaded.files)?;
-    let options = MeshOptions {
-        kube_version: options
-            .kube_version
-            .or_else(|| model::read_gap::server_version(&loaded.objects)),
-        ..options
-    };
-    let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    // Rules that read a kind the read could not see would report a false picture: they do
-    // not run, and IPF002 names them.
-    let blocked: Vec<String> = inventory
-        .of_kind(model::read_gap::READ_GAP)
-        .filter_map(|(_, o)| model::read_gap::ReadGap::from_object(o))
-        .filter(|g| g.reason.blocks_rules())
-        .map(|g| g.kind)
-        .collect();
-    let mut runnable: Vec<&'static rules::Rule> = selected
-        .iter()
-        .copied()
-        .filter(|r| !r.reads.iter().any(|k| blocked.iter().any(|b| b == k)))
-        .collect();
-    // A report that skipped a selected rule must say so, even when `--select` did not name
-    // IPF002; only an explicit `--ignore` silences it.
-    let incomplete = &rules::ipf002_incomplete_read::RULE;
-    let ignored = selection.ignore.iter().any(|c| {
-        let c = c.trim();
-        c == incomplete.name
-            || (!c.is_empty() && incomplete.code.starts_with(&c.to_ascii_uppercase()))
+    Ok((loaded, context))
+}
+
+fn read_baseline(settings: &Settings) -> Result<Option<baseline::Baseline>, String> {
+    settings
+        .baseline
+        .as_deref()
+        .map(baseline::Baseline::read)
+        .transpose()
+}
+
+fn apply_baseline(report: &mut Report, settings: &Settings, baseline: Option<&baseline::Baseline>) {
+    if let (Some(b), Some(path)) = (baseline, &settings.baseline) {
+        policy::apply_baseline(report, b, &path.display().to_string());
+    }
+}
+
+/// Records the report's findings as a baseline in `path`, and says so in the report.
+pub fn write_baseline(report: &mut Report, path: &std::path::Path) -> Result<(), String> {
+    let written = policy::baseline_of(report);
+    written.write(path)?;
+    let n = written.findings.len();
+    report.notes.push(source::Note {
+        file: None,
+        line: 0,
+        message: format!(
+            "wrote {n} {} to the baseline {}",
+            if n == 1 { "finding" } else { "findings" },
+            path.display()
+        ),
     });
-    if runnable.len() < selected.len()
-        && !ignored
-        && !runnable.iter().any(|r| r.code == incomplete.code)
-    {
-        runnable.push(incomplete);
-        runnable.sort_by_key(|r| r.code);
-    }
-    let cx = Context {
-        today: model::date::Date::run_date()?,
-        inventory: &inventory,
-        upgrade: &upgrade,
-        read_problems: &loaded.problems,
-        values: &values,
-        shape_errors: &shape_errors,
-        selected_rules: &selected,
-    };
-    let mut diagnostics = engine::run(&runnable, &cx);
-    if selected.iter().any(|r| r.code == "IPF001") {
-        for path in &loaded.unreadable {
-            diagnostics.push(diagnostic::Diagnostic {
-                code: "IPF001",
-                name: "invalid-manifest",
-                severity: Severity::Error,
-                message: format!("cannot read {path}"),
-                subject: diagnostic::Subject::Estate,
-                fix: None,
-            });
-        }
-    }
-    engine::sort(&mut diagnostics, &inventory, &loaded.files);
-    let mut report = Report {
-        files: loaded.files,
-        inventory,
-        diagnostics,
-        notes: loaded.notes,
-        upgrade,
-        rules: runnable,
-        root: report::repo_root(),
-        cluster: cluster_context,
-    };
-    if let Some(c) = c {
-        policy::apply_config(&mut report, c, config::Date::today());
-    }
-    if let Some(path) = &args.write_baseline {
-        let written = policy::baseline_of(&report);
-        written.write(path)?;
-        report.notes.push(source::Note {
-            file: None,
-            line: 0,
-            message: format!(
-                "wrote {} {} to the baseline {}",
-                written.findings.len(),
-                if written.findings.len() == 1 {
-                    "finding"
-                } else {
-                    "findings"
-                },
-                path.display()
-            ),
-        });
-    }
-    if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
-        policy::apply_baseline(&mut report, b, &path.display().to_string());
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// Reads the `--values` files. They are not manifests, so they are not part of the input
@@ -303,18 +222,33 @@ fn load_values(
 }
 
 fn check_command(args: &CheckArgs) -> Outcome {
-    let mut report = match check(args) {
+    match args.settings() {
+        Ok(settings) => check_and_report(&settings),
+        Err(e) => Outcome::Failed(e),
+    }
+}
+
+/// `check` with its output: fixes, the baseline written when asked, the report.
+fn check_and_report(settings: &Settings) -> Outcome {
+    let output = &settings.output;
+    // With --fix the baseline is written after the fixes, from what the files say then.
+    let first = if output.fix == FixMode::Apply {
+        check(settings)
+    } else {
+        check_writing_baseline(settings)
+    };
+    let mut report = match first {
         Ok(r) => r,
         Err(e) => return Outcome::Failed(e),
     };
-    if args.diff || args.fix {
-        let plan = fix::plan(&report, args.unsafe_fixes);
-        if args.diff {
-            if let Err(e) = write_output(args.output.as_ref(), &fix::render_diff(&report, &plan)) {
+    if output.fix != FixMode::Report {
+        let plan = fix::plan(&report, output.unsafe_fixes);
+        if output.fix == FixMode::Diff {
+            if let Err(e) = write_output(output.path.as_ref(), &fix::render_diff(&report, &plan)) {
                 return e;
             }
             eprint!("{}", fix::summary(&report, &plan, &[], false));
-            return outcome(&report, args.fail_on);
+            return outcome(&report, output.fail_on);
         }
         let failed: Vec<(usize, String)> = plan
             .changes
@@ -323,18 +257,18 @@ fn check_command(args: &CheckArgs) -> Outcome {
             .collect();
         eprint!("{}", fix::summary(&report, &plan, &failed, true));
         // Report what the files say now, so the findings and the exit code are current.
-        report = match check(args) {
+        report = match check_writing_baseline(settings) {
             Ok(r) => r,
             Err(e) => return Outcome::Failed(e),
         };
     }
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let to_terminal = output.path.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-    let text = emit::render(&report, args.format, color);
-    if let Err(e) = write_output(args.output.as_ref(), &text) {
+    let text = emit::render(&report, output.format, color);
+    if let Err(e) = write_output(output.path.as_ref(), &text) {
         return e;
     }
-    if args.format == emit::Format::Github {
+    if output.format == emit::Format::Github {
         if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
             // The summary is a convenience: failing to write it must not hide the findings.
             if let Err(e) = append(&PathBuf::from(&path), &emit::github::step_summary(&report)) {
@@ -342,16 +276,22 @@ fn check_command(args: &CheckArgs) -> Outcome {
             }
         }
     }
-    outcome(&report, args.fail_on)
+    outcome(&report, output.fail_on)
 }
 
-fn outcome(report: &Report, fail_on: FailOn) -> Outcome {
-    let fail_on = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
+/// [`check`], writing the baseline when asked: it records the findings after suppressions
+/// and before the old baseline is applied.
+fn check_writing_baseline(settings: &Settings) -> Result<Report, String> {
+    let baseline = read_baseline(settings)?;
+    let mut report = findings(settings)?;
+    if let Some(path) = &settings.output.write_baseline {
+        write_baseline(&mut report, path)?;
+    }
+    apply_baseline(&mut report, settings, baseline.as_ref());
+    Ok(report)
+}
+
+fn outcome(report: &Report, fail_on: Option<Severity>) -> Outcome {
     if engine::fails(&report.diagnostics, fail_on) {
         Outcome::Findings
     } else {
@@ -386,7 +326,8 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), Outcome> {
 
 fn snapshot_command(args: &cli::SnapshotArgs) -> Outcome {
     let kinds = cluster::kinds_for(rules::RULES);
-    let read = match cluster::read(&args.cluster, &kinds, &cluster::Limits::default(), true) {
+    let target = args.cluster.target(true);
+    let read = match cluster::read(&target, &kinds, &settings::Limits::default()) {
         Ok(read) => read,
         Err(e) => return Outcome::Failed(e),
     };

@@ -10,9 +10,10 @@
 use std::path::Path;
 
 use crate::baseline::{Baseline, Entry};
-use crate::config::{Config, Date};
+use crate::config::Config;
 use crate::diagnostic::Diagnostic;
 use crate::emit::sarif::diagnostic_fingerprint;
+use crate::model::date::Date;
 use crate::model::Object;
 use crate::report::Report;
 use crate::source::Note;

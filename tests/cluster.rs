@@ -13,8 +13,8 @@ use common::*;
 use serde_json::Value as Json;
 use support::apiserver::{ApiServer, Auth, Cluster};
 
-fn fast_limits() -> istio_preflight::cluster::Limits {
-    istio_preflight::cluster::Limits {
+fn fast_limits() -> istio_preflight::settings::Limits {
+    istio_preflight::settings::Limits {
         backoff: Duration::from_millis(5),
         ..Default::default()
     }
@@ -151,8 +151,12 @@ fn every_rule_fixture_gives_the_same_findings_through_the_cluster() {
             let mut cluster_args = vec!["--cluster".to_string(), "--kubeconfig".into(), kubeconfig];
             cluster_args.extend(extra.clone());
             let argv: Vec<&str> = cluster_args.iter().map(String::as_str).collect();
-            let from_cluster = istio_preflight::check_with(&check_args(&argv), &fast_limits())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let settings = istio_preflight::settings::Settings {
+                limits: fast_limits(),
+                ..check_args(&argv)
+            };
+            let from_cluster =
+                istio_preflight::check(&settings).unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_only_get(&server);
 
             // An API server returns every object at the version it is listed with, so the

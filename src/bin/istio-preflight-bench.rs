@@ -410,7 +410,11 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
                 cli::Command::Check(a) => a,
                 _ => unreachable!("built as a check command"),
             };
-            let report = istio_preflight::check(&check_args).unwrap_or_else(|e| {
+            let settings = check_args.settings().unwrap_or_else(|e| {
+                eprintln!("check failed: {e}");
+                std::process::exit(2)
+            });
+            let report = istio_preflight::check(&settings).unwrap_or_else(|e| {
                 eprintln!("check failed: {e}");
                 std::process::exit(2)
             });

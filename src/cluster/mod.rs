@@ -19,41 +19,11 @@ use kube::{Client, Config};
 use serde_json::{Map, Value as Json};
 use tokio::time::Instant;
 
-use crate::cli::ClusterArgs;
 use crate::model::read_gap::{self, GapReason, ReadGap};
 use crate::model::Object;
 use crate::rules::Rule;
-
-/// How the read behaves; the defaults are what the command line uses.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Items per list page (`limit=`).
-    pub page_size: usize,
-    /// Lists in flight at once. API servers apply priority and fairness per user; a handful
-    /// of concurrent lists keeps a read fast without looking like a flood.
-    pub concurrency: usize,
-    /// Longest wait for one response.
-    pub request_timeout: Duration,
-    /// Further attempts after a 429, a 5xx or a dropped connection.
-    pub retries: u32,
-    /// First pause before a retry; doubled each time.
-    pub backoff: Duration,
-    /// Fresh starts of a list whose continue token expired (410 Gone).
-    pub relists: u32,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            page_size: 500,
-            concurrency: 8,
-            request_timeout: Duration::from_secs(30),
-            retries: 4,
-            backoff: Duration::from_millis(250),
-            relists: 3,
-        }
-    }
-}
+use crate::settings::ClusterTarget;
+pub use crate::settings::Limits;
 
 /// What a read produced.
 #[derive(Debug)]
@@ -164,10 +134,9 @@ pub fn kinds_for(rules: &[&Rule]) -> Vec<String> {
 /// Reads the kinds from the cluster `args` names. `Err` is a one-line reason naming the
 /// context: the cluster could not be reached or the kubeconfig is unusable (exit 2).
 pub fn read(
-    args: &ClusterArgs,
+    args: &ClusterTarget,
     kinds: &[String],
     limits: &Limits,
-    progress: bool,
 ) -> Result<ClusterRead, String> {
     // One thread drives the I/O; JSON decoding of pages goes to two blocking threads, so a
     // read uses both cores of a small machine without a work-stealing pool.
@@ -186,7 +155,7 @@ pub fn read(
             timeout: args.timeout,
             context: context.clone(),
             server,
-            progress: Progress::new(progress, &context),
+            progress: Progress::new(args.progress, &context),
             answered: AtomicBool::new(false),
         };
         let objects = reader.read_all(kinds, &args.namespaces).await;
@@ -197,7 +166,7 @@ pub fn read(
 
 /// Resolves the kubeconfig the way kubectl does (`--kubeconfig`, `KUBECONFIG`,
 /// `~/.kube/config`, then the pod's service account) and builds a client.
-async fn connect(args: &ClusterArgs) -> Result<(Client, String, String), String> {
+async fn connect(args: &ClusterTarget) -> Result<(Client, String, String), String> {
     let kubeconfig = match &args.kubeconfig {
         Some(path) => {
             Some(Kubeconfig::read_from(path).map_err(|e| {

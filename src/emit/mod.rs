@@ -7,14 +7,7 @@ pub mod sarif;
 
 use crate::report::Report;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
-    Sarif,
-    Github,
-}
+pub use crate::settings::Format;
 
 /// Renders the report in `format`. `color` only affects the human format.
 pub fn render(report: &Report, format: Format, color: bool) -> String {

@@ -44,6 +44,9 @@ crate::declare_rule! {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
+    for path in cx.unreadable {
+        sink.estate(format!("cannot read {path}"));
+    }
     for p in cx.read_problems {
         sink.file(p.file, p.span, p.message.clone())
             .with_severity(p.severity);

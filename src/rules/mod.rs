@@ -2,7 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Fix, Severity, Subject};
 use crate::model::workload::ShapeError;
-use crate::model::{FieldPath, Inventory, ObjectId, Version};
+use crate::model::{FieldPath, Inventory, ObjectId};
 use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
@@ -91,6 +91,12 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// Whether `pattern` stands for this rule: its code, a prefix of it (case-insensitive)
+    /// or its name, as people write them in `--select`, `--ignore` and the config file.
+    pub fn matches(&self, pattern: &str) -> bool {
+        code_matches(self.code, pattern) || self.name == pattern.trim()
+    }
+
     /// The rule's documentation, with the doc comment's leading spaces removed.
     pub fn docs(&self) -> String {
         self.raw_docs
@@ -153,31 +159,7 @@ impl Rule {
     }
 }
 
-/// How the upgrade will be done.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Strategy {
-    /// A new control-plane revision beside the old one; workloads move by relabelling.
-    #[default]
-    Canary,
-    /// The running control plane is replaced; every proxy follows on restart.
-    InPlace,
-}
-
-impl Strategy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::Canary => "canary",
-            Strategy::InPlace => "in-place",
-        }
-    }
-}
-
-/// The planned upgrade, as given on the command line or in the config file.
-#[derive(Clone, Debug, Default)]
-pub struct Upgrade {
-    pub target: Option<Version>,
-    pub strategy: Strategy,
-}
+pub use crate::settings::{Strategy, Upgrade};
 
 /// What a rule sees.
 pub struct Context<'a> {
@@ -186,6 +168,8 @@ pub struct Context<'a> {
     pub inventory: &'a Inventory,
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
+    /// Paths that could not be read at all (missing, permission denied).
+    pub unreadable: &'a [String],
     /// Helm values files given with `--values`.
     pub values: &'a [crate::model::install::ValuesFile],
     pub shape_errors: &'a [ShapeError],
@@ -256,7 +240,18 @@ impl Diagnostic {
     }
 }
 
-/// Looks a rule up by code.
+/// Whether `pattern`, a rule code or code prefix (`IPF4`, `ipf405`, surrounding spaces
+/// ignored), covers `code`. The one place codes are matched against what people write:
+/// selections, severity overrides, suppressions and ignore annotations.
+pub fn code_matches(code: &str, pattern: &str) -> bool {
+    let p = pattern.trim();
+    !p.is_empty()
+        && code
+            .get(..p.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(p))
+}
+
+/// Looks a rule up by its exact code (any case) or name.
 pub fn find(code: &str) -> Option<&'static Rule> {
     RULES
         .iter()
@@ -278,6 +273,7 @@ pub(crate) fn run_rule(
         inventory: &inventory,
         upgrade,
         read_problems: &[],
+        unreadable: &[],
         values: &[],
         shape_errors: &shape_errors,
         selected_rules: &[],
@@ -285,4 +281,24 @@ pub(crate) fn run_rule(
     let mut sink = Sink::new(rule);
     (rule.check)(&cx, &mut sink);
     (inventory, sink.diagnostics)
+}
+
+#[cfg(test)]
+mod code_tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_codes_by_prefix_in_any_case_and_rules_by_name() {
+        assert!(code_matches("IPF405", "IPF4"));
+        assert!(code_matches("IPF405", " ipf405 "));
+        assert!(!code_matches("IPF405", "IPF4051"));
+        assert!(!code_matches("IPF405", ""));
+        assert!(!code_matches("IPF405", "  "));
+        // A multi-byte pattern is compared, not sliced through.
+        assert!(!code_matches("IPF405", "IPé"));
+        let rule = find("IPF405").expect("registered");
+        assert!(rule.matches("grace-period-shorter-than-drain"));
+        assert!(rule.matches("IPF"));
+        assert!(!rule.matches("IPF406"));
+    }
 }

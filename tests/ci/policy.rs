@@ -173,6 +173,37 @@ suppressions:
 }
 
 #[test]
+fn suppression_expiry_reads_the_same_clock_as_the_rules() {
+    let s = Scratch::new("suppress-clock");
+    s.demo("estate");
+    s.write(
+        ".istio-preflight.yaml",
+        "target: 1.30.3\nsuppressions:\n  - code: IPF405\n    object: Deployment/shop/cart\n    reason: waived until the autumn\n    expires: 2026-09-30\n",
+    );
+    let run_on = |today: &str| {
+        let r = run(
+            &s.dir,
+            &["check", "estate", "--format", "json", "--select", "IPF405"],
+            &[("ISTIO_PREFLIGHT_TODAY", today)],
+        );
+        (findings(&r.json()), notes(&r.json()))
+    };
+    let cart = ("IPF405".to_string(), "Deployment shop/cart".to_string());
+    // The wall clock is neither of these days: expiry follows ISTIO_PREFLIGHT_TODAY.
+    let (before, _) = run_on("2026-09-30");
+    assert!(
+        !before.contains(&cart),
+        "suppressed on its last day: {before:?}"
+    );
+    let (after, notes) = run_on("2026-10-01");
+    assert!(after.contains(&cart), "reported the day after: {after:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("expired on 2026-09-30")),
+        "{notes:?}"
+    );
+}
+
+#[test]
 fn excluded_paths_are_not_read() {
     let s = Scratch::new("exclude");
     s.demo("estate");

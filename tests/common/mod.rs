@@ -4,20 +4,22 @@
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use istio_preflight::cli::{CheckArgs, Cli, Command};
+use istio_preflight::cli::{Cli, Command};
+use istio_preflight::settings::Settings;
 
 /// The run date every test uses, so that end-of-life findings and snapshots do not change
 /// with the day the tests run.
 pub const TEST_TODAY: &str = "2026-09-21";
 
-/// Parses `check` arguments exactly as the binary would, with the run date fixed.
-pub fn check_args(args: &[&str]) -> CheckArgs {
+/// Parses `check` arguments and resolves them to settings exactly as the binary would, with
+/// the run date fixed.
+pub fn check_args(args: &[&str]) -> Settings {
     static FIX_DATE: std::sync::Once = std::sync::Once::new();
     FIX_DATE.call_once(|| std::env::set_var("ISTIO_PREFLIGHT_TODAY", TEST_TODAY));
     let mut argv = vec!["istio-preflight", "check"];
     argv.extend_from_slice(args);
     match Cli::try_parse_from(argv).expect("valid arguments").command {
-        Command::Check(a) => a,
+        Command::Check(a) => a.settings().expect("valid settings"),
         _ => unreachable!(),
     }
 }
