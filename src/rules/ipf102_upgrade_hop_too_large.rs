@@ -9,9 +9,9 @@ crate::declare_rule! {
     /// image, else the oldest running istiod) with `--target`, and fires when the upgrade
     /// spans more minor versions than the chosen `--strategy` supports: one for in-place,
     /// two for canary (revision-based). The limits come from the bundled release data
-    /// (`rules/releases.yaml`, `policy.upgrade_hops`). Patch upgrades and downgrades are not
-    /// judged (no Istio page states a hop limit for them); without `--target` there is
-    /// nothing to compare.
+    /// (`rules/releases.yaml`, `policy.upgrade_hops`). Patch upgrades are not judged (no Istio
+    /// page states a hop limit for them) and downgrades are IPF106's; without `--target`
+    /// there is nothing to compare.
     ///
     /// ## Why it matters during an upgrade
     /// Istio tests upgrades across one minor in place and two with revisions. A larger hop

@@ -12,6 +12,7 @@ pub mod ipf102_upgrade_hop_too_large;
 pub mod ipf103_kubernetes_version_unsupported;
 pub mod ipf104_component_version_mismatch;
 pub mod ipf105_istio_version_eol;
+pub mod ipf106_downgrade;
 pub mod ipf201_stale_injection_webhook;
 pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
@@ -48,6 +49,7 @@ pub static RULES: &[&Rule] = &[
     &ipf103_kubernetes_version_unsupported::RULE,
     &ipf104_component_version_mismatch::RULE,
     &ipf105_istio_version_eol::RULE,
+    &ipf106_downgrade::RULE,
     &ipf201_stale_injection_webhook::RULE,
     &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
