@@ -292,6 +292,52 @@ pub struct RemovedApis {
     pub removed_groups: Vec<RemovedGroup>,
     #[serde(default)]
     pub no_longer_processed: Vec<NoLongerProcessed>,
+    /// Kubernetes API versions the API server stops serving (IPF312).
+    #[serde(default)]
+    pub kubernetes_apis_removed: Vec<KubernetesApiRemoved>,
+    /// Components (Deployments, charts) Istio stopped shipping (IPF310).
+    #[serde(default)]
+    pub removed_components: Vec<RemovedComponent>,
+}
+
+/// A component Istio no longer ships: workloads matched by kind, name and image, or a chart.
+#[derive(Debug, Deserialize)]
+pub struct RemovedComponent {
+    pub id: String,
+    pub component: String,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Also `<name>-<revision>`.
+    #[serde(default)]
+    pub revision_suffix: bool,
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Matches only under one of `names` (the image alone also runs something Istio ships).
+    #[serde(default)]
+    pub require_name: bool,
+    #[serde(default)]
+    pub charts: Vec<String>,
+    pub last_in: String,
+    pub removed_in: String,
+    pub replacement: String,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub sources: Vec<String>,
+}
+
+/// A Kubernetes API version that the API server no longer serves from `removed_in`.
+#[derive(Debug, Deserialize)]
+pub struct KubernetesApiRemoved {
+    pub api_version: String,
+    pub kinds: Vec<String>,
+    pub removed_in: String,
+    /// The API version to write instead; `None` when the API is gone without a successor.
+    pub replacement: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -798,6 +844,47 @@ mod tests {
             {
                 assert!(Version::parse(r).is_some(), "{}: {r}", a.name);
             }
+        }
+    }
+
+    /// The removal data IPF310 and IPF312 read: versions parse, every entry has a source,
+    /// and an entry can match something.
+    #[test]
+    fn removals_are_sourced_and_usable() {
+        let d = data();
+        let apis = &d.removed_apis.kubernetes_apis_removed;
+        assert!(!apis.is_empty());
+        for a in apis {
+            assert!(v(&a.removed_in).semver.minor > 0, "{}", a.api_version);
+            assert!(
+                a.api_version.contains('/'),
+                "{}: group/version",
+                a.api_version
+            );
+            assert!(!a.kinds.is_empty(), "{}: kinds", a.api_version);
+            assert!(!a.sources.is_empty(), "{}: sources", a.api_version);
+            if let Some(r) = &a.replacement {
+                assert_ne!(r, &a.api_version, "{}: replaced by itself", a.api_version);
+            }
+        }
+        let components = &d.removed_apis.removed_components;
+        assert!(!components.is_empty());
+        let mut ids = std::collections::HashSet::new();
+        for c in components {
+            assert!(ids.insert(&c.id), "duplicate component {}", c.id);
+            assert_eq!(
+                v(&c.last_in).minors_to(&v(&c.removed_in)),
+                1,
+                "{}: removed_in follows last_in",
+                c.id
+            );
+            assert!(!c.sources.is_empty(), "{}: sources", c.id);
+            let workload = !c.kinds.is_empty() && !c.images.is_empty() && !c.names.is_empty();
+            assert!(
+                workload || !c.charts.is_empty(),
+                "{}: needs kinds, names and images, or charts",
+                c.id
+            );
         }
     }
 

@@ -132,8 +132,9 @@ fn every_rule_fixture_gives_the_same_findings_through_the_cluster() {
     for dir in rule_fixture_dirs() {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let code = &name[..6];
-        // Parse errors exist only in files.
-        if code == "IPF001" {
+        // Parse errors exist only in files, and so do API versions a cluster no longer
+        // serves (it answers every read at a served version, so IPF312 reads nothing live).
+        if code == "IPF001" || code == "IPF312" {
             continue;
         }
         let mut extra = vec!["--select".to_string(), code.to_string()];

@@ -2,8 +2,8 @@
 //! and the settings paths Istio's release data names in them (`pilot.env.X`,
 //! `components.*.k8s.hpaSpec.metrics[].resource.targetAverageValue`).
 
-use super::FieldPath;
-use crate::yaml::Node;
+use super::{FieldPath, Inventory, ObjectId};
+use crate::yaml::{Node, Value};
 
 /// A Helm values file given with `--values`.
 #[derive(Debug)]
@@ -11,6 +11,134 @@ pub struct ValuesFile {
     /// Index into the report's files.
     pub file: usize,
     pub tree: crate::yaml::Tree,
+}
+
+/// Istio's Helm charts, by the names they are published under; a GitOps release of one of
+/// these charts installs Istio.
+const ISTIO_CHARTS: &[&str] = &[
+    "base",
+    "istiod",
+    "cni",
+    "ztunnel",
+    "gateway",
+    "istio-ingress",
+    "istio-egress",
+    "istiod-remote",
+];
+
+/// Where a tree of Istio install values was written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ValuesAt {
+    /// Inside an object: the values root is at `path` (IstioOperator `spec.values`, Flux
+    /// HelmRelease `spec.values`, Argo CD Application `spec.source.helm.valuesObject`, Sail
+    /// `Istio` / `IstioRevision` `spec.values`).
+    Object { object: ObjectId, path: FieldPath },
+    /// A Helm values file given with `--values`.
+    File { file: usize },
+}
+
+/// One tree of Helm-shaped install values (the same keys as Istio's chart values), wherever
+/// the estate writes it. Rules that judge install settings take these, so a new place that
+/// holds values needs only a new source here.
+#[derive(Clone, Debug)]
+pub struct InstallValues<'a> {
+    pub at: ValuesAt,
+    pub root: Node<'a>,
+    /// What wrote it, for messages: "IstioOperator spec.values", "values file".
+    pub described_as: &'static str,
+}
+
+impl InstallValues<'_> {
+    /// The location of `path` (relative to the values root) for a finding: the object and
+    /// its full field path, or the file.
+    pub fn field(&self, path: &FieldPath) -> ValuesAt {
+        match &self.at {
+            ValuesAt::Object { object, path: base } => ValuesAt::Object {
+                object: *object,
+                path: base.clone().join(path),
+            },
+            ValuesAt::File { file } => ValuesAt::File { file: *file },
+        }
+    }
+}
+
+/// Every install-values tree in the input and the `--values` files.
+pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<InstallValues<'a>> {
+    let mut out = Vec::new();
+    for (id, o) in inv.objects.iter().enumerate() {
+        let root = o.root();
+        let mut add = |path: &str, described_as| {
+            let path = FieldPath::parse(path);
+            if let Some(values) = path.resolve(root).filter(|v| v.is_map()) {
+                out.push(InstallValues {
+                    at: ValuesAt::Object { object: id, path },
+                    root: values,
+                    described_as,
+                });
+            }
+        };
+        match (o.group(), o.kind()) {
+            ("install.istio.io", "IstioOperator") => {
+                add("/spec/values", "IstioOperator spec.values")
+            }
+            ("sailoperator.io", "Istio" | "IstioRevision") => {
+                add("/spec/values", "Sail operator spec.values")
+            }
+            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+                let chart = root.str_at(&["spec", "chart", "spec", "chart"]);
+                let repo = root.str_at(&["spec", "chart", "spec", "sourceRef", "name"]);
+                if is_istio_chart(chart, repo) {
+                    add("/spec/values", "HelmRelease spec.values")
+                }
+            }
+            ("argoproj.io", "Application") => {
+                if let Some(source) = root.at(&["spec", "source"]) {
+                    if is_istio_chart(source.str_at(&["chart"]), source.str_at(&["repoURL"])) {
+                        add("/spec/source/helm/valuesObject", "Application valuesObject");
+                    }
+                }
+                let sources = root.at(&["spec", "sources"]).and_then(Node::as_seq);
+                for (i, source) in sources.unwrap_or_default().iter().enumerate() {
+                    if is_istio_chart(source.str_at(&["chart"]), source.str_at(&["repoURL"])) {
+                        add(
+                            &format!("/spec/sources/{i}/helm/valuesObject"),
+                            "Application valuesObject",
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(files.iter().map(|f| InstallValues {
+        at: ValuesAt::File { file: f.file },
+        root: f.tree.root(),
+        described_as: "values file",
+    }));
+    out
+}
+
+/// Whether a chart reference names one of Istio's charts: the chart name is Istio's and the
+/// repository (URL or Flux source name) says Istio, or the name alone is unmistakable.
+fn is_istio_chart(chart: Option<&str>, repository: Option<&str>) -> bool {
+    let Some(chart) = chart else { return false };
+    let name = chart.rsplit('/').next().unwrap_or(chart);
+    if !ISTIO_CHARTS.contains(&name) {
+        return false;
+    }
+    name.starts_with("istio") || repository.is_some_and(|r| r.contains("istio"))
+}
+
+/// A scalar setting as the chart's template renders it: Helm reads values as YAML, so an
+/// unquoted `1.20` is the number 1.2 and renders as `1.2`.
+pub fn rendered_scalar(node: Node) -> Option<String> {
+    match node.value() {
+        Value::Str(s) => Some(s.to_string()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
 }
 
 /// Every place where `pattern` is set under `root`. The pattern is dotted; `*` matches any

@@ -13,6 +13,7 @@ pub mod ipf103_kubernetes_version_unsupported;
 pub mod ipf104_component_version_mismatch;
 pub mod ipf105_istio_version_eol;
 pub mod ipf106_downgrade;
+pub mod ipf107_compatibility_version_unsupported;
 pub mod ipf201_stale_injection_webhook;
 pub mod ipf202_stale_validation_webhook;
 pub mod ipf203_conflicting_injection_labels;
@@ -28,6 +29,8 @@ pub mod ipf306_deprecated_annotation;
 pub mod ipf307_removed_install_setting;
 pub mod ipf308_envoyfilter_needs_review;
 pub mod ipf309_behavior_change;
+pub mod ipf310_removed_component;
+pub mod ipf312_kubernetes_api_removed;
 pub mod ipf401_pdb_blocks_eviction;
 pub mod ipf402_missing_pdb;
 pub mod ipf403_rolling_update_capacity_loss;
@@ -50,6 +53,7 @@ pub static RULES: &[&Rule] = &[
     &ipf104_component_version_mismatch::RULE,
     &ipf105_istio_version_eol::RULE,
     &ipf106_downgrade::RULE,
+    &ipf107_compatibility_version_unsupported::RULE,
     &ipf201_stale_injection_webhook::RULE,
     &ipf202_stale_validation_webhook::RULE,
     &ipf203_conflicting_injection_labels::RULE,
@@ -65,6 +69,8 @@ pub static RULES: &[&Rule] = &[
     &ipf307_removed_install_setting::RULE,
     &ipf308_envoyfilter_needs_review::RULE,
     &ipf309_behavior_change::RULE,
+    &ipf310_removed_component::RULE,
+    &ipf312_kubernetes_api_removed::RULE,
     &ipf401_pdb_blocks_eviction::RULE,
     &ipf402_missing_pdb::RULE,
     &ipf403_rolling_update_capacity_loss::RULE,
