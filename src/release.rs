@@ -461,6 +461,20 @@ pub struct InstallSettings {
     /// MeshConfig fields still accepted but no longer implemented.
     #[serde(default)]
     pub mesh_config: Vec<RemovedSetting>,
+    #[serde(default)]
+    pub chart_changes: Vec<ChartChange>,
+}
+
+/// A chart-level change that breaks an upgrade run with the same commands as before.
+#[derive(Debug, Deserialize)]
+pub struct ChartChange {
+    pub release: String,
+    pub chart: String,
+    /// What a rule keys on (`crd_helm_ownership`: IPF311), when one does.
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub change: String,
+    pub sources: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -62,14 +62,122 @@ impl InstallValues<'_> {
     }
 }
 
+/// A Helm release of one of Istio's charts declared as a GitOps object (Flux HelmRelease, Argo
+/// CD Application source).
+#[derive(Clone, Debug)]
+pub struct ChartRelease<'a> {
+    /// The chart name without repository (`base`, `istiod`, ...).
+    pub chart: String,
+    /// Where the chart is named.
+    pub chart_field: FieldPath,
+    /// The chart version the object asks for, as written.
+    pub version: Option<String>,
+    /// Where that version is written (or the chart name, when no version is).
+    pub version_field: FieldPath,
+    /// The inline values and where they are.
+    pub values: Option<(FieldPath, Node<'a>)>,
+    /// The Helm release name and namespace the controller uses.
+    pub release_name: String,
+    pub namespace: String,
+}
+
+/// The Istio chart releases an object declares: one for a HelmRelease, one per Istio chart
+/// source of an Application.
+pub fn istio_chart_releases(o: &super::Object) -> Vec<ChartRelease<'_>> {
+    let root = o.root();
+    let mut out = Vec::new();
+    match (o.group(), o.kind()) {
+        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
+            let chart = root.str_at(&["spec", "chart", "spec", "chart"]);
+            let repo = root.str_at(&["spec", "chart", "spec", "sourceRef", "name"]);
+            let Some(name) = chart.filter(|_| is_istio_chart(chart, repo)) else {
+                return out;
+            };
+            let version = root.str_at(&["spec", "chart", "spec", "version"]);
+            let target_ns = root.str_at(&["spec", "targetNamespace"]);
+            // Flux names the release `<targetNamespace>-<name>` when a target namespace is
+            // set and no releaseName is given.
+            let release_name = root
+                .str_at(&["spec", "releaseName"])
+                .map(str::to_string)
+                .unwrap_or_else(|| match target_ns {
+                    Some(ns) => format!("{ns}-{}", o.name()),
+                    None => o.name().to_string(),
+                });
+            out.push(ChartRelease {
+                chart: chart_name(name).to_string(),
+                chart_field: FieldPath::parse("/spec/chart/spec/chart"),
+                version: version.map(str::to_string),
+                version_field: FieldPath::parse(if version.is_some() {
+                    "/spec/chart/spec/version"
+                } else {
+                    "/spec/chart/spec/chart"
+                }),
+                values: values_at(root, FieldPath::parse("/spec/values")),
+                release_name,
+                namespace: target_ns.unwrap_or(o.namespace()).to_string(),
+            });
+        }
+        ("argoproj.io", "Application") => {
+            let namespace = root
+                .str_at(&["spec", "destination", "namespace"])
+                .unwrap_or(o.namespace());
+            let single = root
+                .at(&["spec", "source"])
+                .map(|s| (s, FieldPath::parse("/spec/source")));
+            let sources = root.at(&["spec", "sources"]).and_then(Node::as_seq);
+            let many = sources
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s, FieldPath::parse("/spec/sources").index(i)));
+            for (source, base) in single.into_iter().chain(many) {
+                let chart = source.str_at(&["chart"]);
+                let Some(name) =
+                    chart.filter(|_| is_istio_chart(chart, source.str_at(&["repoURL"])))
+                else {
+                    continue;
+                };
+                let version = source.str_at(&["targetRevision"]);
+                out.push(ChartRelease {
+                    chart: chart_name(name).to_string(),
+                    chart_field: base.clone().key("chart"),
+                    version: version.map(str::to_string),
+                    version_field: base.clone().key(if version.is_some() {
+                        "targetRevision"
+                    } else {
+                        "chart"
+                    }),
+                    values: values_at(root, base.clone().key("helm").key("valuesObject")),
+                    release_name: source
+                        .str_at(&["helm", "releaseName"])
+                        .unwrap_or(o.name())
+                        .to_string(),
+                    namespace: namespace.to_string(),
+                });
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn values_at(root: Node<'_>, path: FieldPath) -> Option<(FieldPath, Node<'_>)> {
+    let values = path.resolve(root).filter(|v| v.is_map())?;
+    Some((path, values))
+}
+
+fn chart_name(chart: &str) -> &str {
+    chart.rsplit('/').next().unwrap_or(chart)
+}
+
 /// Every install-values tree in the input and the `--values` files.
 pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<InstallValues<'a>> {
     let mut out = Vec::new();
     for (id, o) in inv.objects.iter().enumerate() {
         let root = o.root();
-        let mut add = |path: &str, described_as| {
-            let path = FieldPath::parse(path);
-            if let Some(values) = path.resolve(root).filter(|v| v.is_map()) {
+        let mut add = |found: Option<(FieldPath, Node<'a>)>, described_as| {
+            if let Some((path, values)) = found {
                 out.push(InstallValues {
                     at: ValuesAt::Object { object: id, path },
                     root: values,
@@ -78,33 +186,22 @@ pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<In
             }
         };
         match (o.group(), o.kind()) {
-            ("install.istio.io", "IstioOperator") => {
-                add("/spec/values", "IstioOperator spec.values")
-            }
-            ("sailoperator.io", "Istio" | "IstioRevision") => {
-                add("/spec/values", "Sail operator spec.values")
-            }
+            ("install.istio.io", "IstioOperator") => add(
+                values_at(root, FieldPath::parse("/spec/values")),
+                "IstioOperator spec.values",
+            ),
+            ("sailoperator.io", "Istio" | "IstioRevision") => add(
+                values_at(root, FieldPath::parse("/spec/values")),
+                "Sail operator spec.values",
+            ),
             ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-                let chart = root.str_at(&["spec", "chart", "spec", "chart"]);
-                let repo = root.str_at(&["spec", "chart", "spec", "sourceRef", "name"]);
-                if is_istio_chart(chart, repo) {
-                    add("/spec/values", "HelmRelease spec.values")
+                for r in istio_chart_releases(o) {
+                    add(r.values, "HelmRelease spec.values");
                 }
             }
             ("argoproj.io", "Application") => {
-                if let Some(source) = root.at(&["spec", "source"]) {
-                    if is_istio_chart(source.str_at(&["chart"]), source.str_at(&["repoURL"])) {
-                        add("/spec/source/helm/valuesObject", "Application valuesObject");
-                    }
-                }
-                let sources = root.at(&["spec", "sources"]).and_then(Node::as_seq);
-                for (i, source) in sources.unwrap_or_default().iter().enumerate() {
-                    if is_istio_chart(source.str_at(&["chart"]), source.str_at(&["repoURL"])) {
-                        add(
-                            &format!("/spec/sources/{i}/helm/valuesObject"),
-                            "Application valuesObject",
-                        );
-                    }
+                for r in istio_chart_releases(o) {
+                    add(r.values, "Application valuesObject");
                 }
             }
             _ => {}
@@ -122,7 +219,7 @@ pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<In
 /// repository (URL or Flux source name) says Istio, or the name alone is unmistakable.
 fn is_istio_chart(chart: Option<&str>, repository: Option<&str>) -> bool {
     let Some(chart) = chart else { return false };
-    let name = chart.rsplit('/').next().unwrap_or(chart);
+    let name = chart_name(chart);
     if !ISTIO_CHARTS.contains(&name) {
         return false;
     }

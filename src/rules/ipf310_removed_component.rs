@@ -1,7 +1,8 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::install::istio_chart_releases;
 use crate::model::version::{image_hub, image_name};
-use crate::model::{FieldPath, Version};
+use crate::model::{FieldPath, Object, Version};
 use crate::release::{self, RemovedComponent};
 use crate::yaml::Node;
 
@@ -79,7 +80,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let hit = if c.kinds.iter().any(|k| k == o.kind()) {
                 workload_matches(c, o.name(), root)
             } else {
-                chart_field(c, o.group(), o.kind(), root)
+                chart_field(c, o)
             };
             let Some(field) = hit else { continue };
             let note = c
@@ -136,32 +137,12 @@ fn workload_matches(c: &RemovedComponent, name: &str, root: Node) -> Option<Fiel
 }
 
 /// The chart field of a GitOps object that installs one of the component's charts.
-fn chart_field(c: &RemovedComponent, group: &str, kind: &str, root: Node) -> Option<FieldPath> {
+fn chart_field(c: &RemovedComponent, o: &Object) -> Option<FieldPath> {
     if c.charts.is_empty() {
         return None;
     }
-    let is_chart = |name: Option<&str>| {
-        name.is_some_and(|n| {
-            c.charts
-                .iter()
-                .any(|want| n.rsplit('/').next() == Some(want))
-        })
-    };
-    match (group, kind) {
-        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-            is_chart(root.str_at(&["spec", "chart", "spec", "chart"]))
-                .then(|| FieldPath::parse("/spec/chart/spec/chart"))
-        }
-        ("argoproj.io", "Application") => {
-            if is_chart(root.str_at(&["spec", "source", "chart"])) {
-                return Some(FieldPath::parse("/spec/source/chart"));
-            }
-            let sources = root.at(&["spec", "sources"]).and_then(Node::as_seq)?;
-            sources
-                .iter()
-                .position(|s| is_chart(s.str_at(&["chart"])))
-                .map(|i| FieldPath::parse("/spec/sources").index(i).key("chart"))
-        }
-        _ => None,
-    }
+    istio_chart_releases(o)
+        .into_iter()
+        .find(|r| c.charts.contains(&r.chart))
+        .map(|r| r.chart_field)
 }

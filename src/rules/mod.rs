@@ -30,6 +30,7 @@ pub mod ipf307_removed_install_setting;
 pub mod ipf308_envoyfilter_needs_review;
 pub mod ipf309_behavior_change;
 pub mod ipf310_removed_component;
+pub mod ipf311_helm_crd_ownership;
 pub mod ipf312_kubernetes_api_removed;
 pub mod ipf401_pdb_blocks_eviction;
 pub mod ipf402_missing_pdb;
@@ -70,6 +71,7 @@ pub static RULES: &[&Rule] = &[
     &ipf308_envoyfilter_needs_review::RULE,
     &ipf309_behavior_change::RULE,
     &ipf310_removed_component::RULE,
+    &ipf311_helm_crd_ownership::RULE,
     &ipf312_kubernetes_api_removed::RULE,
     &ipf401_pdb_blocks_eviction::RULE,
     &ipf402_missing_pdb::RULE,
