@@ -63,6 +63,9 @@ pub struct Counts {
 #[derive(Clone, Debug, Serialize)]
 pub struct Estate {
     pub control_planes: Vec<ControlPlaneFacts>,
+    /// Istio charts installed by Helm releases declared as objects (Flux, Argo CD).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartFacts>,
     pub data_plane: Vec<DataPlaneVersion>,
     pub kubernetes: Option<String>,
     pub upgrade: UpgradeFacts,
@@ -75,6 +78,18 @@ pub struct ControlPlaneFacts {
     pub version: Option<String>,
     pub hub: Option<String>,
     pub tags: Vec<String>,
+}
+
+/// One Helm release of an Istio chart, as the estate header shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChartFacts {
+    pub chart: String,
+    pub component: &'static str,
+    pub version: Option<String>,
+    pub revision: String,
+    pub namespace: String,
+    /// The declaring object: `HelmRelease istio-system/istiod`.
+    pub release: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -176,8 +191,25 @@ impl Report {
                     .1 += 1;
             }
         }
+        let charts = mesh
+            .chart_releases
+            .iter()
+            .map(|r| ChartFacts {
+                chart: r.chart.clone(),
+                component: r.component.as_str(),
+                version: r
+                    .version
+                    .as_ref()
+                    .map(Version::to_string)
+                    .or_else(|| r.version_text.clone()),
+                revision: r.revision(&self.inventory),
+                namespace: r.namespace.clone(),
+                release: self.inventory.object(r.object).display_name(),
+            })
+            .collect();
         Estate {
             control_planes,
+            charts,
             data_plane: versions
                 .into_values()
                 .rev()

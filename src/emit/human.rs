@@ -48,6 +48,24 @@ pub fn header(report: &Report) -> String {
             cps.join("; ")
         }
     );
+    if !estate.charts.is_empty() {
+        let charts: Vec<String> = estate
+            .charts
+            .iter()
+            .map(|c| {
+                let mut s = format!(
+                    "{} {}",
+                    c.chart,
+                    c.version.as_deref().unwrap_or("(unknown version)")
+                );
+                if c.revision != "default" {
+                    s.push_str(&format!(" (revision {})", c.revision));
+                }
+                s
+            })
+            .collect();
+        let _ = writeln!(out, "charts:        {}", charts.join(", "));
+    }
     let dp: Vec<String> = estate
         .data_plane
         .iter()

@@ -1,6 +1,8 @@
-//! The Istio components of an estate — istiod, gateways, istio-cni, ztunnel — with the image
-//! each runs and the revision it belongs to.
+//! The Istio components of an estate — istiod, gateways, istio-cni, ztunnel, and the base
+//! chart's CRDs — with the image each runs (or the chart version a Helm release declares)
+//! and the revision it belongs to.
 
+use super::chart_release::ChartComponent;
 use super::version::image_name;
 use super::workload::{Workload, WorkloadKind};
 use super::{FieldPath, Inventory, ObjectId};
@@ -11,6 +13,8 @@ pub enum ComponentKind {
     Gateway,
     Cni,
     Ztunnel,
+    /// The base chart (CRDs and cluster-wide resources); only known from Helm releases.
+    Base,
 }
 
 impl ComponentKind {
@@ -20,17 +24,22 @@ impl ComponentKind {
             ComponentKind::Gateway => "gateway",
             ComponentKind::Cni => "istio-cni",
             ComponentKind::Ztunnel => "ztunnel",
+            ComponentKind::Base => "base chart",
         }
     }
 }
 
-/// One component workload and the container image that tells its version.
+/// One component: a workload and the container image that tells its version, or a Helm
+/// release of its chart and the chart version.
 #[derive(Clone, Debug)]
 pub struct Component {
     pub kind: ComponentKind,
     pub object: ObjectId,
-    pub image: String,
-    /// Path of the container's `image` field.
+    /// The container image; `None` for a Helm release.
+    pub image: Option<String>,
+    /// The image tag's version, or the chart version.
+    pub version: Option<super::Version>,
+    /// Path of the container's `image` field, or of the release's chart version.
     pub field: FieldPath,
     /// The revision it belongs to as labelled (`istio.io/rev`); `None` when unlabelled.
     pub revision: Option<String>,
@@ -90,12 +99,39 @@ pub fn components(inv: &Inventory) -> Vec<Component> {
             out.push(Component {
                 kind,
                 object: w.object,
-                image: image.to_string(),
+                version: super::Version::from_image(image),
+                image: Some(image.to_string()),
                 field: w.pod_spec_path().key("containers").index(i).key("image"),
                 revision,
             });
             break;
         }
+    }
+    for r in &inv.mesh.chart_releases {
+        let kind = match r.component {
+            ChartComponent::Istiod | ChartComponent::IstiodRemote => ComponentKind::Istiod,
+            ChartComponent::Gateway => ComponentKind::Gateway,
+            ChartComponent::IstioCni => ComponentKind::Cni,
+            ChartComponent::Ztunnel => ComponentKind::Ztunnel,
+            ChartComponent::Base => ComponentKind::Base,
+        };
+        // Only istiod's chart always has a revision; other charts belong to one when their
+        // `revision` value names it.
+        let revision = match kind {
+            ComponentKind::Istiod => Some(r.revision(inv)),
+            _ => r
+                .value(inv, &["revision"])
+                .map(|(v, ..)| v)
+                .filter(|v| !v.is_empty()),
+        };
+        out.push(Component {
+            kind,
+            object: r.object,
+            image: None,
+            version: r.version.clone(),
+            field: r.version_field.clone(),
+            revision,
+        });
     }
     out
 }

@@ -42,6 +42,9 @@ pub struct ControlPlane {
     pub version: Option<Version>,
     /// istiod's `ENABLE_NATIVE_SIDECARS` env value, when set.
     pub native_sidecars: Option<String>,
+    /// For a control plane declared as a Helm release (Flux HelmRelease, Argo CD
+    /// Application; `object` is that release), the field that sets its chart version.
+    pub chart_version_field: Option<super::FieldPath>,
 }
 
 impl ControlPlane {
@@ -49,8 +52,12 @@ impl ControlPlane {
         self.image.as_deref().map(image_hub)
     }
 
-    /// The field holding istiod's image in its Deployment, where version findings point.
+    /// The field holding istiod's image in its Deployment, or the chart version of the Helm
+    /// release that declares it: where version findings point.
     pub fn image_field(&self, inv: &Inventory) -> Option<super::FieldPath> {
+        if let Some(field) = &self.chart_version_field {
+            return Some(field.clone());
+        }
         let o = inv.object(self.object?);
         let containers = o
             .root()
@@ -157,9 +164,54 @@ pub struct Mesh {
     injector_values: HashMap<String, (ObjectId, serde_json::Value)>,
     pub kube_version: Option<Version>,
     current_override: Option<Version>,
+    /// Istio charts installed by Flux HelmReleases and Argo CD Applications.
+    pub chart_releases: Vec<super::chart_release::ChartRelease>,
 }
 
 impl Mesh {
+    /// Control planes, revision tags and the default revision declared by Helm releases of
+    /// Istio's charts. A revision whose istiod Deployment is also in the input (rendered
+    /// beside its release) keeps the Deployment: it says what runs.
+    fn add_chart_releases(&mut self, inv: &Inventory) {
+        use super::chart_release::ChartComponent;
+        for r in &self.chart_releases {
+            match r.component {
+                ChartComponent::Istiod | ChartComponent::IstiodRemote => {
+                    let revision = r.revision(inv);
+                    let rendered = self.control_planes.iter().any(|cp| {
+                        cp.revision == revision
+                            && cp.chart_version_field.is_none()
+                            && cp.namespace == r.namespace
+                    });
+                    if !rendered {
+                        self.control_planes.push(ControlPlane {
+                            revision: revision.clone(),
+                            namespace: r.namespace.clone(),
+                            object: Some(r.object),
+                            image: None,
+                            version: r.version.clone(),
+                            native_sidecars: r
+                                .value(inv, &["pilot", "env", "ENABLE_NATIVE_SIDECARS"])
+                                .map(|(v, ..)| v),
+                            chart_version_field: Some(r.version_field.clone()),
+                        });
+                    }
+                    for tag in r.list(inv, &["revisionTags"]) {
+                        self.tags.entry(tag).or_insert_with(|| revision.clone());
+                    }
+                }
+                ChartComponent::Base => {
+                    if let Some((rev, ..)) = r.value(inv, &["defaultRevision"]) {
+                        if !rev.is_empty() && rev != "default" {
+                            self.tags.entry("default".to_string()).or_insert(rev);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     pub fn derive(inv: &Inventory, options: &MeshOptions) -> Mesh {
         let mut mesh = Mesh {
             current_override: options.current.clone(),
@@ -202,8 +254,11 @@ impl Mesh {
                 namespace: o.namespace().to_string(),
                 object: Some(id),
                 native_sidecars: env("ENABLE_NATIVE_SIDECARS"),
+                chart_version_field: None,
             });
         }
+        mesh.chart_releases = super::chart_release::find(inv);
+        mesh.add_chart_releases(inv);
         if let Some(current) = &options.current {
             let default = mesh
                 .control_planes
@@ -218,6 +273,7 @@ impl Mesh {
                     image: None,
                     version: Some(current.clone()),
                     native_sidecars: None,
+                    chart_version_field: None,
                 }),
                 None => {
                     for cp in &mut mesh.control_planes {

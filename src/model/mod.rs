@@ -3,6 +3,7 @@
 //! rules never learn where an object came from.
 
 pub mod capacity;
+pub mod chart_release;
 pub mod component;
 pub mod crd;
 pub mod date;

@@ -14,6 +14,12 @@ crate::declare_rule! {
     /// runs another Istio version (patch included when both images name one) or pulls from
     /// another hub (registry and path; `istio` and `docker.io/istio` are the same hub).
     ///
+    /// Components installed by Helm releases declared as objects (Flux `HelmRelease`, Argo CD
+    /// `Application` / `ApplicationSet` of Istio's charts) are compared by chart version: a
+    /// `gateway`, `cni` or `ztunnel` chart at another version than the `istiod` chart of its
+    /// revision (the chart's `revision` value), and a `base` chart (the CRDs) behind the newest
+    /// istiod. The base chart is judged only when the input holds one.
+    ///
     /// A component belongs to the revision of its `istio.io/rev` label. Without one it belongs
     /// to the `default` revision, or to the only control plane when there is one; otherwise it
     /// is not judged. Gateways with `image: auto` get the injector's image, so the injector
@@ -32,13 +38,19 @@ crate::declare_rule! {
     /// istiod at `docker.io/istio/pilot:1.28.2` and, in the same revision, the DaemonSet
     /// `ztunnel` at `docker.io/istio/ztunnel:1.27.3`.
     ///
+    /// A Flux HelmRelease of Istio's `gateway` chart at `version: 1.27.3` while the `istiod`
+    /// chart's HelmRelease is at `1.28.2`.
+    ///
     /// ## Example that does not fire
     /// istiod `docker.io/istio/pilot:1.28.2` and a gateway `istio/proxyv2:1.28.2-distroless`
-    /// (same hub once normalized, same version; the variant does not matter).
+    /// (same hub once normalized, same version; the variant does not matter). A chart named
+    /// `gateway` from a repository that is not Istio's (and serves no `istiod` chart).
     ///
     /// ## Fix
     /// Upgrade the component to its istiod's version from the same hub (`helm upgrade` of its
-    /// chart with the same `--version` and `hub`), before upgrading the control plane again.
+    /// chart with the same `--version` and `hub`), before upgrading the control plane again. In
+    /// a GitOps repository: bump the chart version in the HelmRelease or Application; the base
+    /// chart goes first.
     ///
     /// ## References
     /// - Supported releases and component skew: <https://istio.io/latest/docs/releases/supported-releases/>
@@ -49,7 +61,10 @@ crate::declare_rule! {
     severity: Warning,
     summary: "istiod, gateways, istio-cni and ztunnel of one revision run different versions or hubs",
     fixable: false,
-    reads: ["Deployment", "DaemonSet", "Pod", "ConfigMap"],
+    reads: [
+        "Deployment", "DaemonSet", "Pod", "ConfigMap", "HelmRelease", "HelmRepository",
+        "OCIRepository", "Kustomization", "Application", "ApplicationSet",
+    ],
 }
 
 /// Two versions are the same release when they agree as far as both are known.
@@ -85,7 +100,7 @@ fn check(cx: &Context, sink: &mut Sink) {
 
     for c in components
         .iter()
-        .filter(|c| c.kind != ComponentKind::Istiod)
+        .filter(|c| !matches!(c.kind, ComponentKind::Istiod | ComponentKind::Base))
     {
         let Some(revision) = c.revision.as_deref().or(owner_of_unlabelled) else {
             continue;
@@ -94,19 +109,64 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(istiod) = the_istiod(&istiods, revision) else {
             continue;
         };
-        let what = format!("this {}", c.kind.as_str());
-        if let Some(message) = compare(&what, &c.image, istiod, revision) {
-            let suggestion = format!(
-                "{}/{}:{}",
-                image_hub(&istiod.image),
-                image_name(&c.image),
-                Version::from_image(&istiod.image)
+        let what = match c.image {
+            Some(_) => format!("this {}", c.kind.as_str()),
+            None => format!("this {} chart", c.kind.as_str()),
+        };
+        let Some(message) = compare(&what, c, istiod, revision) else {
+            continue;
+        };
+        let fix = match (&c.image, &istiod.image) {
+            (Some(image), Some(istiod_image)) => format!(
+                "upgrade it together with istiod so it runs {}/{}:{} (helm upgrade of its chart with istiod's version and hub)",
+                image_hub(istiod_image),
+                image_name(image),
+                Version::from_image(istiod_image)
                     .map_or_else(|| "<tag>".to_string(), |v| v.to_string())
-            );
-            sink.object(c.object, c.field.clone(), message)
+            ),
+            _ => format!(
+                "set this chart's version to istiod's ({}) in the same change that moves istiod",
+                istiod
+                    .version
+                    .as_ref()
+                    .map_or_else(|| "<version>".to_string(), Version::to_string)
+            ),
+        };
+        sink.object(c.object, c.field.clone(), message)
+            .with_fix(Fix::display_only(fix));
+    }
+
+    // The base chart installs the CRDs every revision reads: it must not trail the newest
+    // istiod. Judged only when the input holds one base release (several are several
+    // clusters side by side, and which istiod goes with which cannot be told).
+    let bases: Vec<&Component> = components
+        .iter()
+        .filter(|c| c.kind == ComponentKind::Base)
+        .collect();
+    let newest_istiod = istiods
+        .iter()
+        .filter(|i| i.version.is_some())
+        .max_by(|a, b| {
+            a.version
+                .as_ref()
+                .map(|v| &v.semver)
+                .cmp(&b.version.as_ref().map(|v| &v.semver))
+        });
+    if let ([base], Some(istiod)) = (bases.as_slice(), newest_istiod) {
+        if let (Some(bv), Some(iv)) = (&base.version, &istiod.version) {
+            if behind(bv, iv) {
+                sink.object(
+                    base.object,
+                    base.field.clone(),
+                    format!(
+                        "the base chart installs the CRDs of Istio {bv} while istiod (revision `{}`) is at {iv}: istiod and its resources may need CRD versions and fields that only the newer base chart installs",
+                        istiod.revision.as_deref().unwrap_or("default")
+                    ),
+                )
                 .with_fix(Fix::display_only(format!(
-                    "upgrade it together with istiod so it runs {suggestion} (helm upgrade of its chart with istiod's version and hub)"
+                    "upgrade the base chart to {iv} first (CRDs before the control plane)"
                 )));
+            }
         }
     }
 
@@ -124,36 +184,61 @@ fn check(cx: &Context, sink: &mut Sink) {
         let image = format!("{hub}/proxyv2:{tag}");
         let name = inv.object(id).name();
         let what = format!("the proxy image the injector sets (ConfigMap {name}: global.hub {hub}, global.tag {tag})");
-        if let Some(message) = compare(&what, &image, istiod, revision) {
-            sink.object(id, FieldPath::parse("/data/values"), message)
+        let injector = Component {
+            kind: ComponentKind::Gateway,
+            object: id,
+            version: Version::from_image(&image),
+            image: Some(image),
+            field: FieldPath::parse("/data/values"),
+            revision: Some(revision.to_string()),
+        };
+        if let Some(message) = compare(&what, &injector, istiod, revision) {
+            sink.object(id, injector.field, message)
                 .with_fix(Fix::display_only(format!(
                     "render the injector from the same chart version and hub as istiod ({}), e.g. helm upgrade with the same --version and --set global.hub",
-                    istiod.image
+                    shown(istiod)
                 )));
         }
     }
 }
 
-/// The istiod of `revision`. Several istiod Deployments of one revision with different
-/// images are manifests of several clusters (or environments) side by side: which one a
+/// The istiod of `revision`. Several istiods of one revision with different images or
+/// versions are manifests of several clusters (or environments) side by side: which one a
 /// component belongs to cannot be told, so the revision is not judged.
 fn the_istiod<'a>(istiods: &[&'a Component], revision: &str) -> Option<&'a Component> {
     let mut of_revision = istiods
         .iter()
         .filter(|i| i.revision.as_deref() == Some(revision));
     let first = *of_revision.next()?;
-    of_revision.all(|i| i.image == first.image).then_some(first)
+    of_revision
+        .all(|i| i.image == first.image && i.version == first.version)
+        .then_some(first)
 }
 
-/// Describes how `image` differs from the revision's istiod, if it does.
-fn compare(what: &str, image: &str, istiod: &Component, revision: &str) -> Option<String> {
+/// Whether `a` is an older release than `b`, as far as both are known.
+fn behind(a: &Version, b: &Version) -> bool {
+    if a.patch_known && b.patch_known {
+        a.semver < b.semver
+    } else {
+        a.minors_to(b) > 0
+    }
+}
+
+/// How a component shows in messages: its image, or its chart version.
+fn shown(c: &Component) -> String {
+    match (&c.image, &c.version) {
+        (Some(image), _) => image.clone(),
+        (None, Some(v)) => format!("chart {v}"),
+        (None, None) => "chart of unknown version".to_string(),
+    }
+}
+
+/// Describes how the component differs from the revision's istiod, if it does.
+fn compare(what: &str, c: &Component, istiod: &Component, revision: &str) -> Option<String> {
     let mut differences = Vec::new();
-    if let (Some(v), Some(iv)) = (
-        Version::from_image(image),
-        Version::from_image(&istiod.image),
-    ) {
-        if !same_version(&v, &iv) {
-            let behind = v.minors_to(&iv);
+    if let (Some(v), Some(iv)) = (&c.version, &istiod.version) {
+        if !same_version(v, iv) {
+            let behind = v.minors_to(iv);
             let support = if behind < 0 {
                 ", newer than its control plane, which Istio does not support"
             } else if behind > 1 {
@@ -161,22 +246,40 @@ fn compare(what: &str, image: &str, istiod: &Component, revision: &str) -> Optio
             } else {
                 ""
             };
-            differences.push(format!("runs {v} while istiod runs {iv}{support}"));
+            let (verb, istiod_verb) = (
+                if c.image.is_some() {
+                    "runs"
+                } else {
+                    "installs"
+                },
+                if istiod.image.is_some() {
+                    "istiod runs"
+                } else {
+                    "istiod's chart installs"
+                },
+            );
+            differences.push(format!("{verb} {v} while {istiod_verb} {iv}{support}"));
         }
     }
-    let (hub, istiod_hub) = (image_hub(image), image_hub(&istiod.image));
-    if normalize_hub(hub) != normalize_hub(istiod_hub) {
-        differences.push(format!(
-            "pulls from {hub} while istiod pulls from {istiod_hub}"
-        ));
+    if let (Some(image), Some(istiod_image)) = (&c.image, &istiod.image) {
+        let (hub, istiod_hub) = (image_hub(image), image_hub(istiod_image));
+        if normalize_hub(hub) != normalize_hub(istiod_hub) {
+            differences.push(format!(
+                "pulls from {hub} while istiod pulls from {istiod_hub}"
+            ));
+        }
     }
     if differences.is_empty() {
         return None;
     }
+    let images = if c.image.is_some() || istiod.image.is_some() {
+        format!(" ({} vs {})", shown(c), shown(istiod))
+    } else {
+        String::new()
+    };
     Some(format!(
-        "{what} of revision `{revision}` {} ({image} vs {})",
-        differences.join(" and "),
-        istiod.image
+        "{what} of revision `{revision}` {}{images}",
+        differences.join(" and ")
     ))
 }
 
