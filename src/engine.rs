@@ -115,6 +115,16 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                             String::new(),
                         )
                     }
+                    crate::model::Origin::Built { file, .. } => {
+                        let (span, at) = field.locate_in_file(o.root());
+                        (
+                            1,
+                            rank[at.unwrap_or(file) as usize],
+                            span.start.line,
+                            span.start.col,
+                            String::new(),
+                        )
+                    }
                     crate::model::Origin::Cluster => {
                         (2, 0, 0, 0, format!("{}\0{field}", o.display_name()))
                     }

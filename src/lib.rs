@@ -12,6 +12,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod diagnostic;
+pub mod duplicates;
 pub mod emit;
 pub mod engine;
 #[cfg(test)]
@@ -19,6 +20,7 @@ mod fingerprint;
 pub mod fix;
 pub mod generate;
 pub mod glob;
+pub mod kustomize;
 pub mod model;
 pub mod policy;
 pub mod release;

@@ -119,6 +119,13 @@ impl Report {
                         file: &self.files[file as usize],
                         span: field.locate(o.root()),
                     }),
+                    Origin::Built { file, .. } => {
+                        let (span, at) = field.locate_in_file(o.root());
+                        Some(Location {
+                            file: &self.files[at.unwrap_or(file) as usize],
+                            span,
+                        })
+                    }
                     Origin::Cluster => None,
                 }
             }

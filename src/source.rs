@@ -175,7 +175,13 @@ pub fn load(inputs: &[PathBuf]) -> Loaded {
 
 /// [`load`] without the files `excluded` says no to.
 pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sync)) -> Loaded {
-    let (paths, unreadable) = discover_excluding(inputs, excluded);
+    let (mut paths, unreadable) = discover_excluding(inputs, excluded);
+    // Inside a kustomize root, files are what the root builds, not objects of their own;
+    // a file named on the command line is still read as it is.
+    let roots = crate::kustomize::roots(inputs, excluded);
+    if !roots.is_empty() {
+        paths.retain(|p| inputs.contains(p) || !crate::kustomize::under_root(p, &roots));
+    }
     let parsed: Vec<FileResult> = paths
         .par_iter()
         .enumerate()
@@ -205,6 +211,13 @@ pub fn load_excluding(inputs: &[PathBuf], excluded: &(dyn Fn(&Path) -> bool + Sy
         loaded.problems.extend(r.problems);
         loaded.notes.extend(r.notes);
     }
+    if !roots.is_empty() {
+        let built = crate::kustomize::build_all(&roots, &mut loaded.files);
+        loaded.objects.extend(built.objects);
+        loaded.problems.extend(built.problems);
+        loaded.notes.extend(built.notes);
+    }
+    crate::duplicates::resolve(&mut loaded);
     loaded
 }
 

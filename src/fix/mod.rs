@@ -116,7 +116,7 @@ pub fn summary(report: &Report, plan: &Plan, failed: &[(usize, String)], applyin
         let file = report.diagnostics[o.diagnostic].object().and_then(|id| {
             match report.inventory.object(id).origin {
                 Origin::File { file, .. } => Some(file as usize),
-                Origin::Cluster => None,
+                Origin::Built { .. } | Origin::Cluster => None,
             }
         });
         !failed.iter().any(|(f, _)| Some(*f) == file)
@@ -216,6 +216,14 @@ pub fn plan(report: &Report, unsafe_fixes: bool) -> Plan {
         let object = report.inventory.object(id);
         match object.origin {
             Origin::File { file, .. } => by_file.entry(file as usize).or_default().push(i),
+            // The fix belongs in whichever file set the value, which other overlays may
+            // share: changing it there could change what they run too.
+            Origin::Built { .. } => plan.outcomes.push(Outcome {
+                diagnostic: i,
+                status: Status::NotApplied(
+                    "the object is built by kustomize; change the file the finding points at by hand (other overlays may share it)".into(),
+                ),
+            }),
             Origin::Cluster => plan.patches.push(ClusterPatch {
                 diagnostic: i,
                 command: kubectl_patch(object, &fix.edits),
@@ -266,7 +274,7 @@ fn origin(object: &Object) -> Option<(usize, usize, crate::yaml::Span)> {
         Origin::File { file, document } => {
             Some((file as usize, document as usize, object.root().span()))
         }
-        Origin::Cluster => None,
+        Origin::Built { .. } | Origin::Cluster => None,
     }
 }
 

@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 pub(crate) use object::StrRef;
-pub use object::{Object, Origin};
+pub use object::{is_cluster_scoped_kind, Object, Origin};
 pub use path::FieldPath;
 pub use selector::{Labels, Selector};
 pub use version::Version;

@@ -11,7 +11,17 @@ use crate::yaml::{Node, NodeId, Tree};
 /// are u32 to keep every object small; no input holds four billion files or documents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Origin {
-    File { file: u32, document: u32 },
+    File {
+        file: u32,
+        document: u32,
+    },
+    /// Built by kustomize from several files: `file` holds the resource's document (where a
+    /// field no patch or kustomization set is), `estate` is the file index of the
+    /// kustomization of the top-level root (the overlay) it was built for.
+    Built {
+        file: u32,
+        estate: u32,
+    },
     Cluster,
 }
 
@@ -111,6 +121,11 @@ const CLUSTER_SCOPED: &[&str] = &[
     read_gap::CLUSTER_VERSION,
 ];
 
+/// Whether a kind lives outside namespaces (as far as the tool knows kinds).
+pub fn is_cluster_scoped_kind(kind: &str) -> bool {
+    CLUSTER_SCOPED.contains(&kind)
+}
+
 impl Object {
     /// The object at `node` of `tree`, named by strings of that tree.
     pub(crate) fn new(
@@ -179,7 +194,7 @@ impl Object {
     }
 
     pub fn is_cluster_scoped(&self) -> bool {
-        CLUSTER_SCOPED.contains(&self.kind())
+        is_cluster_scoped_kind(self.kind())
     }
 
     /// The namespace the object lives in: as declared, or `default` (where `kubectl apply`

@@ -78,13 +78,26 @@ impl FieldPath {
     /// key alone for a collection (its value spans many lines), and the nearest existing
     /// ancestor when the field is absent (a default that the rule is about).
     pub fn locate(&self, root: Node) -> Span {
+        self.locate_in_file(root).0
+    }
+
+    /// [`FieldPath::locate`], with the file the span is in when the object was built from
+    /// several files (kustomize output: a field a patch set is in the patch). A node the
+    /// builder made up (no text) is not underlined: its nearest written ancestor is.
+    pub fn locate_in_file(&self, root: Node) -> (Span, Option<u32>) {
         let mut node = root;
-        let mut best = root.span();
+        let mut best = (root.span(), root.file());
         for seg in &self.0 {
             match seg {
                 Segment::Key(k) => match node.entry(k) {
                     Some(entry) => {
-                        best = match entry.value.value() {
+                        if best.0.is_known() && !entry.value.span().is_known() {
+                            return best;
+                        }
+                        let span = match entry.value.value() {
+                            // A key and value from different files (a patch set the value):
+                            // the value alone.
+                            _ if entry.key_file() != entry.value.file() => entry.value.span(),
                             Value::Map(_) | Value::Seq(_)
                                 if entry.value.span().start.line != entry.key_span().start.line
                                     || entry.value.span().end.line
@@ -97,13 +110,17 @@ impl FieldPath {
                                 end: entry.value.span().end.max(entry.key_span().end),
                             },
                         };
+                        best = (span, entry.value.file());
                         node = entry.value;
                     }
                     None => return best,
                 },
                 Segment::Index(i) => match node.as_seq().and_then(|items| items.get(*i)) {
                     Some(item) => {
-                        best = match item.value() {
+                        if best.0.is_known() && !item.span().is_known() {
+                            return best;
+                        }
+                        let span = match item.value() {
                             Value::Map(_) | Value::Seq(_)
                                 if item.span().start.line != item.span().end.line =>
                             {
@@ -117,6 +134,7 @@ impl FieldPath {
                             }
                             _ => item.span(),
                         };
+                        best = (span, item.file());
                         node = item;
                     }
                     None => return best,

@@ -18,6 +18,7 @@ mod builder;
 pub mod de;
 mod lenient;
 mod node;
+pub mod owned;
 mod scalar;
 mod split;
 mod text;

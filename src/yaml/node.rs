@@ -45,7 +45,7 @@ pub struct Map<'a> {
 pub struct Entry<'a> {
     pub key: &'a str,
     pub value: Node<'a>,
-    key_id: u32,
+    pub(super) key_id: u32,
 }
 
 impl<'a> Seq<'a> {
@@ -232,6 +232,11 @@ impl<'a> Entry<'a> {
     pub fn key_span(self) -> Span {
         self.value.tree.node(self.key_id).span()
     }
+
+    /// The file the key was written in, as [`Node::file`] says it.
+    pub fn key_file(self) -> Option<u32> {
+        self.value.tree.node(self.key_id).file()
+    }
 }
 
 impl fmt::Debug for Seq<'_> {
@@ -300,13 +305,21 @@ impl<'a> Node<'a> {
     /// Where the node is in its file; zero for nodes without text (from a cluster).
     pub fn span(self) -> Span {
         let (start, end) = self.byte_range();
-        if self.tree.text.is_empty() {
+        let (text, _) = self.tree.text_of(self.id);
+        if text.is_empty() {
             return Span::default();
         }
         Span {
-            start: self.tree.text.pos(start),
-            end: self.tree.text.pos(end),
+            start: text.pos(start),
+            end: text.pos(end),
         }
+    }
+
+    /// For a tree built from several files (kustomize output), the file this node was
+    /// written in (as the builder numbered files); `None` for a tree read from one file,
+    /// whose object says which, and for nodes made up by the builder.
+    pub fn file(self) -> Option<u32> {
+        self.tree.text_of(self.id).1
     }
 
     /// Byte offsets of the node in its file.

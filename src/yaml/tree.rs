@@ -149,6 +149,18 @@ pub struct Tree {
     pub(super) pool: Box<str>,
     pub(super) numbers: Box<[u64]>,
     root: u32,
+    /// For a tree built from several files (kustomize output): the text each node's
+    /// positions refer to. Empty for a tree parsed from one text, `text`.
+    pub(super) sources: Sources,
+}
+
+/// The texts the nodes of a tree built from several files refer to.
+#[derive(Debug, Default)]
+pub(super) struct Sources {
+    /// Each text with the file index it was given; index 0 has no text.
+    pub(super) texts: Box<[(Text, u32)]>,
+    /// Per node, an index into `texts`.
+    pub(super) of_node: Box<[u16]>,
 }
 
 /// Which node of its tree: lets an object stand for a part of a document (a List item).
@@ -194,6 +206,18 @@ impl Tree {
 
     pub(super) fn raw(&self, id: u32) -> Raw {
         decode(&self.nodes, &self.side, id)
+    }
+
+    /// The text node `id`'s positions refer to, and its file index when the tree was built
+    /// from several files.
+    pub(super) fn text_of(&self, id: u32) -> (&Text, Option<u32>) {
+        match self.sources.of_node.get(id as usize) {
+            Some(&i) => {
+                let (text, file) = &self.sources.texts[i as usize];
+                (text, (i != 0).then_some(*file))
+            }
+            None => (&self.text, None),
+        }
     }
 }
 
@@ -251,6 +275,7 @@ impl Parts {
             side: self.store.side.into(),
             pool: self.pool.into(),
             numbers: self.numbers.into(),
+            sources: Sources::default(),
         }
     }
 }
