@@ -20,6 +20,8 @@ import subprocess
 import sys
 from collections import Counter, OrderedDict
 
+sys.dont_write_bytecode = True
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The run date the release data is judged against (end of life, IPF105). Pinned so that the
 # check does not change with the calendar; move it forward on purpose and review the diff.
@@ -255,6 +257,39 @@ def write_expected(path, inputs, found, messages, expected):
         handle.write("\n".join(lines) + "\n")
 
 
+def compare(found, expected):
+    """Run findings ({key: (count, severity)}) against the expectations: the new and gone
+    findings (key, how many), severity changes, verdict counts per rule, false errors."""
+    new, gone, changed = [], [], []
+    for key, (count, severity) in found.items():
+        before = expected.get(key)
+        if before is None:
+            new.append((key, count))
+        elif count > before["count"]:
+            new.append((key, count - before["count"]))
+        elif count < before["count"]:
+            gone.append((key, before["count"] - count))
+        if before is not None and before["severity"] not in ("-", severity):
+            changed.append((key, before["severity"], severity))
+    for key, before in expected.items():
+        if key not in found:
+            gone.append((key, before["count"]))
+
+    # Precision per rule over the findings of this run that carry a verdict.
+    table = {}
+    false_errors = []
+    for key, (count, severity) in found.items():
+        verdict = expected[key]["verdict"] if key in expected else "unreviewed"
+        if key in expected and count > expected[key]["count"]:
+            table.setdefault(key[1], Counter())["unreviewed"] += count - expected[key]["count"]
+            count = expected[key]["count"]
+        table.setdefault(key[1], Counter())[verdict] += count
+        if verdict == "false" and severity == "error":
+            false_errors.append((key, count))
+
+    return new, gone, changed, table, false_errors
+
+
 def describe(key):
     name, code, label, field, subject = key
     text = f"{name}  {code}  {label}"
@@ -309,32 +344,7 @@ def main():
     for key, count in counts.items():
         found[key] = (count, severities[key])
 
-    new, gone, changed = [], [], []
-    for key, (count, severity) in found.items():
-        before = expected.get(key)
-        if before is None:
-            new.append((key, count))
-        elif count > before["count"]:
-            new.append((key, count - before["count"]))
-        elif count < before["count"]:
-            gone.append((key, before["count"] - count))
-        if before is not None and before["severity"] not in ("-", severity):
-            changed.append((key, before["severity"], severity))
-    for key, before in expected.items():
-        if key not in found:
-            gone.append((key, before["count"]))
-
-    # Precision per rule over the findings of this run that carry a verdict.
-    table = {}
-    false_errors = []
-    for key, (count, severity) in found.items():
-        verdict = expected[key]["verdict"] if key in expected else "unreviewed"
-        if key in expected and count > expected[key]["count"]:
-            table.setdefault(key[1], Counter())["unreviewed"] += count - expected[key]["count"]
-            count = expected[key]["count"]
-        table.setdefault(key[1], Counter())[verdict] += count
-        if verdict == "false" and severity == "error":
-            false_errors.append((key, count))
+    new, gone, changed, table, false_errors = compare(found, expected)
 
     print(f"ecosystem: {len(inputs)} inputs, {sum(counts.values())} findings")
     print(f"{'rule':<8} {'findings':>8} {'true':>5} {'false':>5} {'debat.':>6} {'unrev.':>6} {'precision':>9}")
