@@ -107,7 +107,8 @@ impl<'f> Files<'f> {
         }
         let text =
             std::fs::read_to_string(&key).map_err(|e| format!("{}: {e}", display_path(path)))?;
-        self.files.push(SourceFile::new(display_path(&lexical(path)), text));
+        self.files
+            .push(SourceFile::new(display_path(&lexical(path)), text));
         let i = self.files.len() - 1;
         self.by_path.insert(key, i);
         Ok(i)
