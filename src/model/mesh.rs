@@ -166,6 +166,9 @@ pub struct Mesh {
     current_override: Option<Version>,
     /// Istio charts installed by Flux HelmReleases and Argo CD Applications.
     pub chart_releases: Vec<super::chart_release::ChartRelease>,
+    /// The oldest IstioOperator `spec.tag` in the input: what an istioctl-installed estate
+    /// runs when nothing else says (no istiod in the input, no `--current`).
+    install_tag: Option<Version>,
 }
 
 impl Mesh {
@@ -357,6 +360,11 @@ impl Mesh {
                 })
                 .min_by(|a, b| a.semver.cmp(&b.semver))
         });
+        // A tag written unquoted as `1.20` is a number to YAML; only text tags are versions.
+        mesh.install_tag = inv
+            .of_kind("IstioOperator")
+            .filter_map(|(_, o)| o.root().str_at(&["spec", "tag"]).and_then(Version::parse))
+            .min_by(|a, b| a.semver.cmp(&b.semver));
         mesh
     }
 
@@ -418,7 +426,7 @@ impl Mesh {
     }
 
     /// The version being upgraded from: `--current`, else the default revision's, else the
-    /// oldest running control plane's.
+    /// oldest running control plane's, else the oldest IstioOperator `spec.tag`.
     pub fn current_version(&self) -> Option<&Version> {
         if let Some(v) = &self.current_override {
             return Some(v);
@@ -431,6 +439,7 @@ impl Mesh {
                     .filter_map(|cp| cp.version.as_ref())
                     .min_by(|a, b| a.semver.cmp(&b.semver))
             })
+            .or(self.install_tag.as_ref())
     }
 
     /// The proxy image the injector of `revision` puts into pods, from the `values` of its

@@ -22,6 +22,12 @@ crate::declare_rule! {
     /// A setting `istioctl` rejects is an error; one that is silently ignored (Helm values,
     /// flags, mesh config) is a warning, because the behaviour it selected is lost.
     ///
+    /// The data reaches back to Istio 1.5: the Mixer, Citadel, Galley and injector
+    /// components (`components.policy`, `components.citadel`, ...) and the values removed
+    /// since (`values.mixer`, `values.global.mtls`, `values.telemetry.v1`, ...), so a 1.5-era
+    /// IstioOperator is judged in full. When neither `--current` nor an istiod in the input
+    /// gives the current version, the oldest IstioOperator `spec.tag` does.
+    ///
     /// ## Why it matters during an upgrade
     /// The upgrade either stops (`istioctl install` fails on an unknown field) or, worse,
     /// succeeds and drops an opt-out: a feature flag that kept the old behaviour no longer
