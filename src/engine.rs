@@ -106,7 +106,11 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
                 let o = inv.object(*object);
                 match o.origin {
                     crate::model::Origin::File { file, .. } => {
-                        let span = field.locate(o.root());
+                        let span = crate::model::embedded::locate(
+                            field,
+                            o.root(),
+                            &files[file as usize].text,
+                        );
                         (
                             1,
                             rank[file as usize],

@@ -115,10 +115,13 @@ impl Report {
             Subject::Object { object, field } => {
                 let o = self.inventory.object(*object);
                 match o.origin {
-                    Origin::File { file, .. } => Some(Location {
-                        file: &self.files[file as usize],
-                        span: field.locate(o.root()),
-                    }),
+                    Origin::File { file, .. } => {
+                        let file = &self.files[file as usize];
+                        Some(Location {
+                            file,
+                            span: crate::model::embedded::locate(field, o.root(), &file.text),
+                        })
+                    }
                     Origin::Built { file, .. } => {
                         let (span, at) = field.locate_in_file(o.root());
                         Some(Location {

@@ -171,6 +171,17 @@ impl ChartRelease {
             .collect()
     }
 
+    /// The `--set`-style parameters: (dotted name, field of its value, object).
+    pub fn parameters(&self) -> impl Iterator<Item = (&str, &FieldPath, ObjectId)> + '_ {
+        self.values.iter().flat_map(|layer| match layer {
+            ValuesLayer::Parameters { owner, items } => items
+                .iter()
+                .map(|(name, path, _)| (name.as_str(), path, *owner))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+    }
+
     /// The effective scalar value at `keys`, as Helm merges the layers, with the object and
     /// field that set it.
     pub fn value(&self, inv: &Inventory, keys: &[&str]) -> Option<(String, ObjectId, FieldPath)> {

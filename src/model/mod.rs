@@ -9,6 +9,7 @@ pub mod crd;
 pub mod date;
 pub mod disruption;
 pub mod duration;
+pub mod embedded;
 pub mod envoyfilter;
 pub mod gateway;
 pub mod install;

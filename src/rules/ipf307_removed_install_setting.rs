@@ -16,6 +16,11 @@ crate::declare_rule! {
     ///   `spec.meshConfig.defaultConfig.proxyMetadata`;
     /// - Helm values files given with `--values FILE` (repeatable): the same keys, which Helm
     ///   silently ignores;
+    /// - the values of Helm releases of Istio's charts declared as objects: Flux
+    ///   `HelmRelease` `spec.values` and `valuesFrom` ConfigMaps (`data`) or Secrets
+    ///   (`stringData`) in the input, Argo CD `Application` / `ApplicationSet` `helm.values`
+    ///   strings (findings point inside the string), `helm.valuesObject` and
+    ///   `helm.parameters`;
     /// - the istiod Deployment's environment and the `istio[-<rev>]` mesh ConfigMap, for
     ///   removed feature flags and ignored mesh config.
     ///
@@ -35,7 +40,8 @@ crate::declare_rule! {
     ///
     /// ## Example that fires
     /// An IstioOperator with `spec.values.global.useMCP: false` and `--target 1.24.0`
-    /// (removed in 1.23), or `pilot.env.ENABLE_AUTO_SNI: "false"` in a values file with
+    /// (removed in 1.23), or `pilot.env.ENABLE_AUTO_SNI: "false"` in a values file, a Flux
+    /// HelmRelease's `spec.values` or an Argo CD Application's `helm.values` with
     /// `--target 1.26.0`.
     ///
     /// ## Example that does not fire
@@ -57,7 +63,10 @@ crate::declare_rule! {
     severity: Error,
     summary: "An IstioOperator, Helm values file or istiod setting uses a field or flag the target release removed",
     fixable: true,
-    reads: ["IstioOperator", "Deployment", "ConfigMap"],
+    reads: [
+        "IstioOperator", "Deployment", "ConfigMap", "HelmRelease", "HelmRepository",
+        "OCIRepository", "Kustomization", "Application", "ApplicationSet",
+    ],
 }
 
 /// Where a settings tree came from, for the message and the severity.
@@ -128,29 +137,45 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 
     for vf in cx.values {
-        let mut hits: Vec<(FieldPath, String)> = Vec::new();
-        for s in data.removed_values.iter().filter(removed) {
-            for p in spellings(s).flat_map(|p| find_setting(vf.tree.root(), p)) {
-                hits.push((p, setting_message(s, "", Surface::HelmValues)));
-            }
-        }
-        hits.extend(removed_env(
-            vf.tree.root(),
-            &["pilot", "env"],
-            version,
-            "pilot.env",
-        ));
-        if let Some(mesh) = vf.tree.root().get("meshConfig") {
-            for (p, msg) in mesh_config(mesh, version, "meshConfig.") {
-                hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
-            }
-        }
-        for (path, message) in hits {
+        for (path, message) in values_hits(vf.tree.root(), version) {
             sink.file(vf.file, path.locate(vf.tree.root()), message)
                 .with_severity(Severity::Warning)
                 .with_fix(Fix::display_only(
                     "delete this key from the values file (check the replacement first)",
                 ));
+        }
+    }
+
+    // Values of Helm releases declared as objects (Flux HelmRelease, Argo CD Application):
+    // inline, in a `helm.values` string, or in a ConfigMap the release reads.
+    for r in &inv.mesh.chart_releases {
+        let fix = || {
+            Fix::display_only(format!(
+                "delete this key from the values of {} (check the replacement first)",
+                inv.object(r.object).display_name()
+            ))
+        };
+        for v in r.values(inv) {
+            for (path, message) in values_hits(v.node, version) {
+                sink.object(v.owner, v.path.clone().join(&path), message)
+                    .with_severity(Severity::Warning)
+                    .with_fix(fix());
+            }
+        }
+        for (name, path, owner) in r.parameters() {
+            let hit =
+                data.removed_values.iter().filter(removed).find(|s| {
+                    spellings(s).any(|p| name == p || name.starts_with(&format!("{p}.")))
+                });
+            if let Some(s) = hit {
+                sink.object(
+                    owner,
+                    path.clone(),
+                    setting_message(s, "", Surface::HelmValues),
+                )
+                .with_severity(Severity::Warning)
+                .with_fix(fix());
+            }
         }
     }
 
@@ -230,6 +255,28 @@ fn check(cx: &Context, sink: &mut Sink) {
                 ));
         }
     }
+}
+
+/// Removed settings, flags and mesh config in a Helm values tree, with the message for each.
+fn values_hits(root: Node, version: &Version) -> Vec<(FieldPath, String)> {
+    let data = &release::data().install_settings;
+    let mut hits: Vec<(FieldPath, String)> = Vec::new();
+    for s in data
+        .removed_values
+        .iter()
+        .filter(|s| reached(version, s.removed_in.as_deref()))
+    {
+        for p in spellings(s).flat_map(|p| find_setting(root, p)) {
+            hits.push((p, setting_message(s, "", Surface::HelmValues)));
+        }
+    }
+    hits.extend(removed_env(root, &["pilot", "env"], version, "pilot.env"));
+    if let Some(mesh) = root.get("meshConfig") {
+        for (p, msg) in mesh_config(mesh, version, "meshConfig.") {
+            hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
+        }
+    }
+    hits
 }
 
 fn spellings(s: &RemovedSetting) -> impl Iterator<Item = &str> {

@@ -38,8 +38,9 @@ crate::declare_rule! {
     /// requests no longer get the `-shadow` Host suffix.
     ///
     /// ## Example that does not fire
-    /// The same VirtualService when Helm values set `compatibilityVersion: "1.27"`, or an
-    /// upgrade 1.28.0 → 1.29.0 (the change is not crossed).
+    /// The same VirtualService when Helm values set `compatibilityVersion: "1.27"` (a
+    /// `--values` file, or the values of a Flux HelmRelease or Argo CD Application of
+    /// Istio's charts), or an upgrade 1.28.0 → 1.29.0 (the change is not crossed).
     ///
     /// ## Fix
     /// Test the named resources against the new behaviour, or install the target with
@@ -165,6 +166,25 @@ fn compatibility_version(cx: &Context) -> Option<String> {
                 .iter()
                 .find_map(|v| v.tree.root().get("compatibilityVersion").map(scalar))
         })
+        .or_else(|| {
+            cx.inventory
+                .mesh
+                .chart_releases
+                .iter()
+                .find_map(|r| r.value(cx.inventory, &["compatibilityVersion"]))
+                .map(|(v, ..)| v)
+        })
+}
+
+/// Whether a Helm release of Istio's charts declared as an object sets `pattern` in its
+/// values (or as a parameter).
+fn set_by_chart_release(cx: &Context, pattern: &str) -> bool {
+    cx.inventory.mesh.chart_releases.iter().any(|r| {
+        r.values(cx.inventory)
+            .iter()
+            .any(|v| !find_setting(v.node, pattern).is_empty())
+            || r.parameters().any(|(name, ..)| name == pattern)
+    })
 }
 
 /// Whether the estate already keeps the old behaviour through the target.
@@ -213,6 +233,7 @@ fn pinned(
                     .values
                     .iter()
                     .any(|v| v.tree.root().at(&["pilot", "env", name]).is_some())
+                || set_by_chart_release(cx, &format!("pilot.env.{name}"))
         }
         "helm_value" => {
             let iop = c.setting.iop_path.as_deref();
@@ -223,6 +244,7 @@ fn pinned(
                 .values
                 .iter()
                 .any(|v| !find_setting(v.tree.root(), name).is_empty())
+                || set_by_chart_release(cx, name)
         }
         _ => false,
     }
