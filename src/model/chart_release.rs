@@ -80,7 +80,19 @@ fn normalize_repo(url: &str) -> String {
     without_scheme.trim_end_matches('/').to_ascii_lowercase()
 }
 
+/// The repository of a chart whose HelmRepository is not in the input but whose names say
+/// it is Istio's.
+const ISTIO_BY_NAME: &str = "(istio chart, repository not in the input)";
+
+/// Chart names no one but Istio publishes.
+fn unmistakable(chart: &str) -> bool {
+    chart.starts_with("istio") || chart == "ztunnel"
+}
+
 fn is_istio_repository(url: &str) -> bool {
+    if url == ISTIO_BY_NAME {
+        return true;
+    }
     let url = normalize_repo(url);
     charts_data()
         .repositories
@@ -410,19 +422,23 @@ fn flux_release(
             if kind != "HelmRepository" {
                 return None; // A chart from a Git repository or bucket: not a published chart.
             }
-            let repo = inv.get(
-                "HelmRepository",
-                &source_namespace(source),
-                source.str_at(&["name"])?,
-            )?;
-            let url = repo.root().str_at(&["spec", "url"])?;
+            let source_name = source.str_at(&["name"])?;
+            // The HelmRepository may be outside the paths checked: then the chart and
+            // source names have to tell (`istiod`, or `base` from a source named `istio`).
+            let url = match inv.get("HelmRepository", &source_namespace(source), source_name) {
+                Some(repo) => repo.root().str_at(&["spec", "url"])?.to_string(),
+                None if unmistakable(chart) || source_name.contains("istio") => {
+                    ISTIO_BY_NAME.to_string()
+                }
+                None => return None,
+            };
             let version = chart_spec.get("version").map(scalar_string);
             let field = FieldPath::parse(if version.is_some() {
                 "/spec/chart/spec/version"
             } else {
                 "/spec/chart/spec/chart"
             });
-            (chart.to_string(), url.to_string(), version, field)
+            (chart.to_string(), url, version, field)
         } else if let Some(chart_ref) = spec.get("chartRef") {
             if chart_ref.str_at(&["kind"])? != "OCIRepository" {
                 return None;

@@ -194,17 +194,26 @@ pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<In
                 values_at(root, FieldPath::parse("/spec/values")),
                 "Sail operator spec.values",
             ),
-            ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-                for r in istio_chart_releases(o) {
-                    add(r.values, "HelmRelease spec.values");
-                }
-            }
-            ("argoproj.io", "Application") => {
-                for r in istio_chart_releases(o) {
-                    add(r.values, "Application valuesObject");
-                }
-            }
             _ => {}
+        }
+    }
+    // Helm releases of Istio's charts (Flux, Argo CD): every values layer, including
+    // `helm.values` strings and `valuesFrom` ConfigMaps, recognised once by the model.
+    for r in &inv.mesh.chart_releases {
+        for v in r.values(inv) {
+            let described_as = match (r.installer, v.owner == r.object) {
+                (super::chart_release::Installer::Flux, true) => "HelmRelease spec.values",
+                (super::chart_release::Installer::Flux, false) => "HelmRelease valuesFrom",
+                (super::chart_release::Installer::ArgoCd, _) => "Application Helm values",
+            };
+            out.push(InstallValues {
+                at: ValuesAt::Object {
+                    object: v.owner,
+                    path: v.path.clone(),
+                },
+                root: v.node,
+                described_as,
+            });
         }
     }
     out.extend(files.iter().map(|f| InstallValues {

@@ -89,12 +89,13 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     };
     let inv = cx.inventory;
-    // The version a release is upgraded from: the running control plane's, else the chart
-    // version the release itself declares.
+    // The version a release is upgraded from: the chart version a GitOps release declares,
+    // else the running control plane's (the control plane may itself be another release
+    // of the input, one that says nothing about this base chart).
     let from = |r: &BaseRelease| -> Option<Version> {
-        inv.mesh
-            .current_version()
-            .or(r.version.as_ref())
+        r.version
+            .as_ref()
+            .or(inv.mesh.current_version())
             .filter(|v| !reached(v, Some(&change.release)))
             .cloned()
     };
