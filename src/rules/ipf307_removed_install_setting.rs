@@ -156,10 +156,27 @@ fn check(cx: &Context, sink: &mut Sink) {
             ))
         };
         for v in r.values(inv) {
+            // Values written as YAML in the object can lose the key; inside a string the
+            // line is shown for a person to edit.
+            let in_object = v
+                .path
+                .resolve(inv.object(v.owner).root())
+                .is_some_and(|n| n.is_map());
             for (path, message) in values_hits(v.node, version) {
-                sink.object(v.owner, v.path.clone().join(&path), message)
+                let field = v.path.clone().join(&path);
+                let fix = if in_object {
+                    Fix::unsafe_(
+                        "remove the setting from the release's values (check the replacement first)",
+                        vec![Edit::Remove {
+                            path: field.clone(),
+                        }],
+                    )
+                } else {
+                    fix()
+                };
+                sink.object(v.owner, field, message)
                     .with_severity(Severity::Warning)
-                    .with_fix(fix());
+                    .with_fix(fix);
             }
         }
         for (name, path, owner) in r.parameters() {
