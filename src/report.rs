@@ -236,7 +236,28 @@ impl Report {
 
     /// `Deployment shop/cart`, or the file for findings about a file.
     pub fn subject_name(&self, d: &Diagnostic) -> Option<String> {
-        d.object()
-            .map(|id| self.inventory.object(id).display_name())
+        d.object().map(|id| {
+            let name = self.inventory.object(id).display_name();
+            match self.estate_of(d) {
+                Some(estate) => format!("{name} (kustomize overlay {estate})"),
+                None => name,
+            }
+        })
+    }
+
+    /// The kustomize overlay a finding's object was built for: the directory of the
+    /// top-level kustomization (a base under two overlays is checked, and reported, once
+    /// per overlay). `None` for objects read as they are.
+    pub fn estate_of(&self, d: &Diagnostic) -> Option<String> {
+        match self.inventory.object(d.object()?).origin {
+            Origin::Built { estate, .. } => {
+                let path = &self.files[estate as usize].path;
+                Some(match path.rsplit_once('/') {
+                    Some((dir, _)) => dir.to_string(),
+                    None => ".".to_string(),
+                })
+            }
+            Origin::File { .. } | Origin::Cluster => None,
+        }
     }
 }

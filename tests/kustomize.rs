@@ -8,7 +8,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use istio_preflight::kustomize;
+use istio_preflight::model::FieldPath;
 
 fn kubectl_available() -> bool {
     Command::new("kubectl")
@@ -157,4 +160,114 @@ fn corpus_roots_build_as_kubectl_builds_them() {
         unsupported.join(", ")
     );
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Where a field of a checked object is written: (file, line).
+fn written_at(report: &istio_preflight::report::Report, name: &str, path: &str) -> (String, u32) {
+    let o = report
+        .inventory
+        .objects
+        .iter()
+        .find(|o| o.name() == name)
+        .unwrap_or_else(|| panic!("no object {name}"));
+    let (span, file) = FieldPath::parse(path).locate_in_file(o.root());
+    let file = match (file, o.origin) {
+        (Some(f), _) => f,
+        (None, istio_preflight::model::Origin::Built { file, .. }) => file,
+        (None, other) => panic!("{name} is not built: {other:?}"),
+    };
+    (report.files[file as usize].path.clone(), span.start.line)
+}
+
+#[test]
+fn findings_point_into_the_file_that_set_the_value() {
+    let report =
+        istio_preflight::check(&common::check_args(&["fixtures/kustomize/shop"])).expect("checks");
+    // Two overlays of one base: prod (6 objects, one from a component) and staging (4: its
+    // patch deletes the PDB). Patch files and kustomization files are never objects.
+    let mut names: Vec<String> = report
+        .inventory
+        .objects
+        .iter()
+        .map(|o| format!("{} {}/{}", o.kind(), o.namespace(), o.name()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "ConfigMap shop-prod/prod-cart-settings",
+            "ConfigMap shop-staging/cart-settings-staging",
+            "Deployment shop-prod/prod-cart",
+            "Deployment shop-staging/cart-staging",
+            "PodDisruptionBudget shop-prod/prod-cart",
+            "Service shop-prod/prod-cart",
+            "Service shop-staging/cart-staging",
+            "ServiceAccount shop-prod/prod-cart",
+            "ServiceAccount shop-staging/cart-staging",
+            "ServiceMonitor shop-prod/prod-cart",
+        ]
+    );
+    let dir = "fixtures/kustomize/shop";
+    let at = |name, path| written_at(&report, name, path);
+    // A strategic merge patch from a file.
+    assert_eq!(
+        at(
+            "prod-cart",
+            "/spec/template/spec/terminationGracePeriodSeconds"
+        ),
+        (format!("{dir}/overlays/prod/grace.yaml"), 8)
+    );
+    assert_eq!(
+        at("prod-cart", "/spec/template/spec/containers/0/env/0/value"),
+        (format!("{dir}/overlays/prod/grace.yaml"), 13)
+    );
+    // A JSON 6902 patch.
+    assert_eq!(
+        at("prod-cart", "/spec/replicas"),
+        (format!("{dir}/overlays/prod/replicas.json6902.yaml"), 3)
+    );
+    // Set by the kustomization itself.
+    assert_eq!(
+        at("prod-cart", "/metadata/namespace"),
+        (format!("{dir}/overlays/prod/kustomization.yaml"), 3)
+    );
+    // Untouched by the overlay: the base.
+    assert_eq!(
+        at("prod-cart", "/spec/template/spec/containers/0/image"),
+        (format!("{dir}/base/deployment.yaml"), 23)
+    );
+    assert_eq!(
+        at("cart-staging", "/spec/replicas"),
+        (format!("{dir}/base/deployment.yaml"), 8)
+    );
+    // A reference renamed with its ConfigMap stays where the base wrote it.
+    assert_eq!(
+        at("prod-cart", "/spec/template/spec/volumes/0/configMap/name"),
+        (format!("{dir}/base/deployment.yaml"), 39)
+    );
+}
+
+#[test]
+fn duplicates_are_noted_with_both_places_and_the_copy_rules_use() {
+    let report = istio_preflight::check(&common::check_args(&["fixtures/kustomize/duplicates"]))
+        .expect("checks");
+    let notes: Vec<&str> = report
+        .notes
+        .iter()
+        .map(|n| n.message.as_str())
+        .filter(|m| m.contains("defined twice"))
+        .collect();
+    assert_eq!(
+        notes,
+        ["ConfigMap istio-system/istio is defined twice in one estate, here and at fixtures/kustomize/duplicates/a.yaml:1; both are checked, and rules that look it up by name use that first one (path order)"]
+    );
+    let note = report
+        .notes
+        .iter()
+        .find(|n| n.message.contains("defined twice"))
+        .unwrap();
+    assert_eq!(
+        report.files[note.file.unwrap()].path,
+        "fixtures/kustomize/duplicates/b.yaml"
+    );
 }

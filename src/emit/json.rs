@@ -40,6 +40,9 @@ struct Item<'a> {
     severity: Severity,
     message: &'a str,
     object: Option<ObjectRef>,
+    /// The kustomize overlay the object was built for (absent for objects read as they are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overlay: Option<String>,
     location: Option<Location>,
     field: Option<&'a FieldPath>,
     fix: Option<&'a Fix>,
@@ -71,6 +74,7 @@ pub fn render(report: &Report) -> String {
             severity: d.severity,
             message: &d.message,
             object: d.object().map(|id| report.inventory.object(id).reference()),
+            overlay: report.estate_of(d),
             location: report.location(d).map(|l| Location {
                 path: l.file.path.clone(),
                 line: l.span.start.line,

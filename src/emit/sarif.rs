@@ -150,14 +150,19 @@ pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
     match d.object() {
         Some(id) => {
             let o = report.inventory.object(id);
-            fingerprint(&[
+            let mut parts = vec![
                 d.code,
                 o.api_version(),
                 o.kind(),
                 o.namespace(),
                 o.name(),
                 &field,
-            ])
+            ];
+            // A base under two overlays is one finding per overlay: the overlay is part of
+            // the identity (only for built objects, so other fingerprints stay as they were).
+            let estate = report.estate_of(d);
+            parts.extend(estate.as_deref());
+            fingerprint(&parts)
         }
         None => {
             let path = report
