@@ -4,6 +4,42 @@
 use super::FieldPath;
 use crate::yaml::{Node, Value};
 
+/// The telemetry EnvoyFilters Istio's installer rendered itself up to 1.17, one per proxy
+/// version it supported: `stats-filter-1.N`, `tcp-stats-filter-1.N`, `metadata-exchange-1.N`
+/// and `tcp-metadata-exchange-1.N` (with `-<revision>` appended for a revision), labelled
+/// with the `istio.io/rev` they belong to. The installer of the next release replaces or
+/// prunes them (1.18 dropped them: istio/istio `releasenotes/notes/drop-telemetry-envoyfilter.yaml`);
+/// they are not the user's to copy or edit. Seen in every rendered install up to 1.17 in the
+/// corpus (kubeflow's `common/istio-1-9` … `istio-1-17`, istio's upgrade test installs
+/// 1.6.11 … 1.10.0) and in none from 1.18.
+pub fn is_installer_telemetry_filter(o: &super::Object) -> bool {
+    let Some(revision) = o.labels().get("istio.io/rev").map(str::to_string) else {
+        return false;
+    };
+    let name = o.name();
+    let Some(rest) = [
+        "tcp-stats-filter-",
+        "stats-filter-",
+        "tcp-metadata-exchange-",
+        "metadata-exchange-",
+    ]
+    .iter()
+    .find_map(|p| name.strip_prefix(p)) else {
+        return false;
+    };
+    // `1.N`, then nothing or `-<revision>`.
+    let version_end = rest
+        .strip_prefix("1.")
+        .map(|r| 2 + r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len()));
+    let Some(end) = version_end.filter(|&e| e > 2) else {
+        return false;
+    };
+    match &rest[end..] {
+        "" => true,
+        suffix => suffix.strip_prefix('-') == Some(revision.as_str()),
+    }
+}
+
 /// One entry of `spec.configPatches`.
 #[derive(Debug)]
 pub struct Patch<'a> {

@@ -23,7 +23,11 @@ crate::declare_rule! {
     ///   are no longer accepted at all.
     ///
     /// Patches that only set core fields without an extension type (a cluster's
-    /// `connect_timeout`, a listener's buffer limit) are not reported.
+    /// `connect_timeout`, a listener's buffer limit) are not reported, nor are the telemetry
+    /// EnvoyFilters Istio's installer rendered itself up to 1.17 (`stats-filter-1.N`,
+    /// `tcp-stats-filter-1.N`, `metadata-exchange-1.N`, `tcp-metadata-exchange-1.N`, with
+    /// `-<revision>` for a revision, labelled `istio.io/rev`): the upgrade's installer
+    /// replaces or removes them (1.18 dropped them), so there is nothing to copy or review.
     ///
     /// ## Why it matters during an upgrade
     /// Istio's EnvoyFilter API is "deeply tied to the internal implementation in Istio
@@ -48,8 +52,9 @@ crate::declare_rule! {
     /// with `--target 1.30.3`.
     ///
     /// ## Example that does not fire
-    /// A `CLUSTER` `MERGE` of `{connect_timeout: 5s}`, or a `REMOVE` of an HTTP filter in an
-    /// EnvoyFilter with `priority: 10`.
+    /// A `CLUSTER` `MERGE` of `{connect_timeout: 5s}`, a `REMOVE` of an HTTP filter in an
+    /// EnvoyFilter with `priority: 10`, or the installer's own `stats-filter-1.16` in
+    /// `istio-system` labelled `istio.io/rev: default`.
     ///
     /// ## Fix
     /// Review each listed patch against the target release's Envoy API, test it on a canary
@@ -61,6 +66,7 @@ crate::declare_rule! {
     /// - EnvoyFilter reference (proxyVersion, priority, operations): <https://istio.io/latest/docs/reference/config/networking/envoy-filter/>
     /// - istio/istio `pkg/config/analysis/analyzers/envoyfilter/envoyfilter.go` (IST0151, IST0155)
     /// - istio/istio `releasenotes/notes/drop-xds-v2.yaml` ("Removed support for XDS v2 types in EnvoyFilters")
+    /// - istio/istio `releasenotes/notes/drop-telemetry-envoyfilter.yaml` (1.18: "Removed legacy `EnvoyFilter` implementation for telemetry")
     code: "IPF308",
     name: "envoyfilter-needs-review",
     severity: Warning,
@@ -75,6 +81,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let filters: Vec<_> = inv
         .of_kind("EnvoyFilter")
         .filter(|(_, o)| o.group() == "networking.istio.io")
+        .filter(|(_, o)| !envoyfilter::is_installer_telemetry_filter(o))
         .map(|(id, o)| (id, o, envoyfilter::patches(o.root())))
         .collect();
     // (namespace, applyTo) for which some patch is prepared for the target's proxies.
@@ -170,4 +177,51 @@ fn type_reasons(p: &Patch) -> Vec<(FieldPath, String)> {
             types.iter().map(|t| short(t)).collect::<Vec<_>>().join(", ")
         ),
     )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{run_rule, Upgrade};
+
+    /// An EnvoyFilter pinned to 1.16 proxies, named and labelled as given (fixture objects
+    /// must be named `fire-*`/`dont-fire-*`, and the installer's names are fixed).
+    fn filter(name: &str, labels: &str) -> String {
+        format!(
+            "apiVersion: networking.istio.io/v1alpha3\nkind: EnvoyFilter\nmetadata: {{name: {name}, namespace: istio-system, labels: {{{labels}}}}}\nspec:\n  configPatches:\n  - applyTo: NETWORK_FILTER\n    match:\n      proxy: {{proxyVersion: '^1\\.16.*'}}\n      listener: {{filterChain: {{filter: {{name: envoy.filters.network.tcp_proxy}}}}}}\n    patch:\n      operation: INSERT_BEFORE\n      value: {{name: istio.stats}}\n"
+        )
+    }
+
+    fn reported(name: &str, labels: &str) -> bool {
+        let upgrade = Upgrade {
+            target: crate::model::Version::parse("1.17.0"),
+            ..Upgrade::default()
+        };
+        let doc = filter(name, labels);
+        !run_rule(&RULE, &[doc.as_str()], &upgrade).1.is_empty()
+    }
+
+    #[test]
+    fn the_installers_own_telemetry_filters_are_not_reported() {
+        // As kubeflow's rendered 1.16 install and istio's 1.9.5 upgrade test install have them.
+        assert!(!reported("tcp-stats-filter-1.16", "istio.io/rev: default"));
+        assert!(!reported("stats-filter-1.16", "istio.io/rev: default"));
+        assert!(!reported(
+            "metadata-exchange-1.9-1-9-5",
+            "istio.io/rev: 1-9-5"
+        ));
+        assert!(!reported(
+            "tcp-metadata-exchange-1.10",
+            "istio.io/rev: default"
+        ));
+        // The same names without the installer's revision label, with another suffix, or
+        // with no version are someone's own filters.
+        assert!(reported("stats-filter-1.16", ""));
+        assert!(reported(
+            "stats-filter-1.16-custom",
+            "istio.io/rev: default"
+        ));
+        assert!(reported("stats-filter-1.", "istio.io/rev: default"));
+        assert!(reported("stats-filter-custom", "istio.io/rev: default"));
+    }
 }
