@@ -537,6 +537,10 @@ pub struct BehaviorChange {
     pub match_hints: Vec<serde_json::Value>,
     pub compatibility_version: Option<CompatibilityPin>,
     pub opt_out: Option<String>,
+    /// For a change that Istio applies only where every kubelet is at least this minor
+    /// (1.`N`): pods on older kubelets are not affected.
+    #[serde(default)]
+    pub kubelet_min_minor_for_auto: Option<u64>,
     #[serde(default)]
     pub sources: Vec<String>,
 }

@@ -1,7 +1,7 @@
 use serde_json::Value as J;
 
 use super::{Context, Sink};
-use crate::diagnostic::{Fix, Severity};
+use crate::diagnostic::Fix;
 use crate::model::install::find_setting;
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Inventory, ObjectId, Version};
@@ -19,7 +19,15 @@ crate::declare_rule! {
     ///   mesh config with `discoverySelectors`, ...), each matching object is reported at the
     ///   matching field (warning);
     /// - where a change affects every sidecar, gateway or ambient pod, one finding on the
-    ///   estate counts them and names a few (info).
+    ///   estate counts them and names a few (warning too, as `istio-preflight rules` says:
+    ///   the change alters what these pods do after the upgrade, so it is worth testing
+    ///   even though no single object is at fault).
+    ///
+    /// Istio's own exceptions are honoured: ServiceEntries with `resolution: NONE` (the
+    /// default) get no auto-allocated address; native sidecars become the default only
+    /// where every kubelet is 1.33+ (the oldest node's `kubeletVersion`, or
+    /// `--kube-version`), and not for pods that set `sidecar.istio.io/nativeSidecar`;
+    /// istio-cni's `excludeNamespaces` only matters for ambient pods in those namespaces.
     ///
     /// A change is skipped when the estate already keeps the old behaviour: its flag is set
     /// on istiod (or in `pilot.env` of an IstioOperator or `--values` file), or a
@@ -89,7 +97,6 @@ fn check(cx: &Context, sink: &mut Sink) {
             None => {
                 if let Some(population) = population(inv, change) {
                     sink.estate(format!("{message}. {population}"))
-                        .with_severity(Severity::Info)
                         .with_fix(fix);
                 }
             }
@@ -285,6 +292,9 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
         }
         return Some(hits);
     }
+    if kind == "AmbientWorkload" && hint.get("in_cni_excluded_namespace") == Some(&J::Bool(true)) {
+        return Some(ambient_in_cni_excluded_namespaces(inv));
+    }
     if kind == "Pod" {
         let keys: Vec<&str> = hint
             .get("annotations_any")?
@@ -314,10 +324,71 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
             }
         }
         if let Some(field) = matches_node(o.root(), hint)? {
-            hits.push((id, field));
+            if !excluded(o.root(), hint)? {
+                hits.push((id, field));
+            }
         }
     }
     Some(hits)
+}
+
+/// Ambient workloads in a namespace istio-cni is told to exclude, at what enrols them (the
+/// pod's `istio.io/dataplane-mode` label, else the namespace's). The excluded namespaces
+/// come from the `istio-cni-config` ConfigMap (`EXCLUDE_NAMESPACES`, comma-separated) and
+/// IstioOperator `values.cni.excludeNamespaces`; without either, istio-cni excludes only
+/// `kube-system`, where nothing is enrolled.
+fn ambient_in_cni_excluded_namespaces(inv: &Inventory) -> Vec<(ObjectId, FieldPath)> {
+    let mut excluded: Vec<String> = Vec::new();
+    for (_, o) in inv.of_kind("ConfigMap") {
+        if o.name() == "istio-cni-config" {
+            if let Some(list) = o.root().str_at(&["data", "EXCLUDE_NAMESPACES"]) {
+                excluded.extend(list.split(',').map(|n| n.trim().to_string()));
+            }
+        }
+    }
+    for (_, o) in inv.of_kind("IstioOperator") {
+        if let Some(list) = o
+            .root()
+            .at(&["spec", "values", "cni", "excludeNamespaces"])
+            .and_then(Node::as_seq)
+        {
+            excluded.extend(list.iter().filter_map(|n| n.as_str()).map(str::to_string));
+        }
+    }
+    let mode_label = "istio.io/dataplane-mode";
+    let mut hits = Vec::new();
+    for w in &inv.workloads {
+        let namespace = inv.object(w.object).namespace();
+        if w.has_controller_in_inventory
+            || w.membership != Membership::Ambient
+            || !excluded.iter().any(|n| n == namespace)
+        {
+            continue;
+        }
+        if w.label(mode_label).is_some() {
+            hits.push((
+                w.object,
+                w.pod_metadata_path().key("labels").key(mode_label),
+            ));
+        } else if let Some(id) = inv.all("Namespace", "", namespace).next() {
+            hits.push((id, FieldPath::parse("/metadata/labels").key(mode_label)));
+        }
+    }
+    hits
+}
+
+/// Whether one of the hint's `not` conditions holds for the object (Istio leaves such
+/// objects alone); `None` when one cannot be evaluated.
+fn excluded(root: Node, hint: &J) -> Option<bool> {
+    let Some(exceptions) = hint.get("not") else {
+        return Some(false);
+    };
+    for exception in exceptions.as_array()? {
+        if exception.get("not").is_some() || matches_node(root, exception)?.is_some() {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 /// Whether `root` satisfies the hint's field conditions, and where. `None` for a condition
@@ -334,6 +405,7 @@ fn matches_node(root: Node, hint: &J) -> Option<Option<FieldPath>> {
         "paths_any",
         "any_string_contains",
         "annotations_any",
+        "not",
     ];
     if hint
         .as_object()?
@@ -392,6 +464,9 @@ fn matches_node(root: Node, hint: &J) -> Option<Option<FieldPath>> {
 fn find_pointer<'a>(root: Node<'a>, path: &str) -> Vec<(FieldPath, Node<'a>)> {
     let mut current = vec![(FieldPath::root(), root)];
     for seg in path.split('/').filter(|s| !s.is_empty()) {
+        // JSON-pointer escapes, for keys with a `/` (labels, annotations).
+        let seg = seg.replace("~1", "/").replace("~0", "~");
+        let seg = seg.as_str();
         let mut next = Vec::new();
         for (p, n) in current {
             match n.value() {
@@ -459,11 +534,29 @@ fn population(inv: &Inventory, c: &BehaviorChange) -> Option<String> {
             .map(|w| inv.object(w.object).display_name())
             .collect()
     };
+    // A change Istio makes only where every kubelet is new enough (native sidecars): none
+    // of it applies on older kubelets, and pods that choose for themselves are not
+    // affected. The kubelet floor is the model's (the oldest node's kubeletVersion, or
+    // --kube-version); unknown, the message's condition says what it depends on.
+    if let (Some(min), Some(kube)) = (c.kubelet_min_minor_for_auto, &inv.mesh.kube_version) {
+        if kube.semver.minor < min {
+            return None;
+        }
+    }
+    let decides_itself = |w: &crate::model::Workload| {
+        c.kubelet_min_minor_for_auto.is_some()
+            && (w.annotation("sidecar.istio.io/nativeSidecar").is_some()
+                || w.proxy_container().is_some_and(|(_, _, native)| native))
+    };
     for a in &c.affects {
         match a.as_str() {
             "pods" => name_some(
                 ("sidecar workload", "sidecar workloads"),
-                workloads(&|w| w.membership.sidecar_revision().is_some() && !w.is_gateway()),
+                workloads(&|w| {
+                    w.membership.sidecar_revision().is_some()
+                        && !w.is_gateway()
+                        && !decides_itself(w)
+                }),
             ),
             "gateways" => name_some(("gateway", "gateways"), workloads(&|w| w.is_gateway())),
             "ambient_pods" => name_some(
@@ -528,6 +621,33 @@ mod tests {
         assert_eq!(zipkin.iter().map(|h| h.0).collect::<Vec<_>>(), vec![2]);
         // A condition in words is not guessed at.
         assert!(precise_matches(&inv, change("serviceentry-none-target-port")).is_none());
+    }
+
+    #[test]
+    fn native_sidecars_need_every_kubelet_at_the_minimum() {
+        let node = |v: &str| {
+            format!("apiVersion: v1\nkind: Node\nmetadata: {{name: n-{v}}}\nstatus: {{nodeInfo: {{kubeletVersion: v1.{v}.2}}}}\n")
+        };
+        let pod = |name: &str, annotations: &str| {
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {{sidecar.istio.io/inject: 'true'}}, annotations: {{{annotations}}}}}\n    spec: {{containers: [{{name: app, image: a}}]}}\n")
+        };
+        let native = change("native-sidecars");
+        let (a, b) = (
+            pod("cart", ""),
+            pod("pinned", "sidecar.istio.io/nativeSidecar: 'false'"),
+        );
+        // Every kubelet 1.33+: the pods that do not choose for themselves are affected.
+        let (n33, n34) = (node("33"), node("34"));
+        let inv = inventory(&[&n33, &n34, &a, &b]);
+        let found = population(&inv, native).expect("affected");
+        assert!(
+            found.contains("1 sidecar workload (Deployment shop/cart)"),
+            "{found}"
+        );
+        // One kubelet below 1.33: Istio keeps classic sidecars, nothing is affected.
+        let n32 = node("32");
+        let inv = inventory(&[&n33, &n32, &a, &b]);
+        assert_eq!(population(&inv, native), None);
     }
 
     #[test]
