@@ -12,9 +12,11 @@ crate::declare_rule! {
     /// {none, `istio-injection=enabled`, `istio-injection=disabled`} × pod labels {none,
     /// `sidecar.istio.io/inject=true`, `sidecar.istio.io/inject=false`}, each side also with
     /// `istio.io/rev=<r>` for every revision and tag the webhooks, control planes and tag
-    /// Services name — and against the labels of every Namespace in the input. It fires on
-    /// each configuration with a webhook that selects a combination another webhook (of any
-    /// configuration) selects too, naming the combination and the other webhooks.
+    /// Services name — and against the labels of every Namespace in the input. It fires
+    /// once per overlap, on the first configuration involved, when one of its webhooks
+    /// selects a combination another webhook (of any configuration) selects too, naming the
+    /// combination and the other webhooks; the other configurations of that overlap get no
+    /// finding of their own.
     ///
     /// Configurations that share a name are copies from manifests of different clusters
     /// (one cluster cannot hold both) and are not compared with each other.
@@ -137,10 +139,25 @@ fn check(cx: &Context, sink: &mut Sink) {
 
     let name =
         |(c, e): (usize, usize)| format!("{}/{}", configs[c].name, configs[c].webhooks[e].name);
+    // An overlap is one finding, on the first configuration involved: the webhooks that
+    // select the same pods, as a set, are reported once whichever of them is looked at.
+    let mut reported: BTreeSet<BTreeSet<(usize, usize)>> = BTreeSet::new();
     for (config, found) in configs.iter().zip(&overlaps) {
-        let Some(((_, e), others, probe)) = found.first() else {
+        let group = |(w, others, _): &Overlap| -> BTreeSet<(usize, usize)> {
+            others.iter().copied().chain([*w]).collect()
+        };
+        let mut fresh: Vec<&Overlap> = Vec::new();
+        for overlap in found {
+            let g = group(overlap);
+            if !reported.contains(&g) && !fresh.iter().any(|f| group(f) == g) {
+                fresh.push(overlap);
+            }
+        }
+        let Some(((_, e), others, probe)) = fresh.first().copied() else {
             continue;
         };
+        reported.extend(fresh.iter().map(|f| group(f)));
+        let found = &fresh;
         let other_names: Vec<String> = others.iter().map(|&o| name(o)).collect();
         let more = found.len() - 1;
         let message = format!(
