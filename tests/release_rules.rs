@@ -43,7 +43,7 @@ fn demo_reports_what_its_readme_promises() {
         .diagnostics
         .iter()
         .filter(|d| d.code == "IPF309")
-        .all(|d| d.severity == Severity::Info && d.object().is_none()));
+        .all(|d| d.severity == Severity::Warning && d.object().is_none()));
     // In place, 1.28 -> 1.30 is two minors: too many.
     let in_place = istio_preflight::check(&check_args(&[
         "fixtures/demo",
