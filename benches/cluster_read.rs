@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use istio_preflight::cli::Command;
-use istio_preflight::cluster;
+use istio_preflight::load::cluster;
 use istio_preflight::settings::{ClusterTarget, Limits};
 use support::apiserver::{ApiServer, Auth};
 

@@ -226,8 +226,8 @@ impl CheckArgs {
         let config = if self.no_config {
             None
         } else {
-            crate::config::discover(self.config.as_deref())?
-                .map(|p| crate::config::load(&p))
+            crate::settings::config::discover(self.config.as_deref())?
+                .map(|p| crate::settings::config::load(&p))
                 .transpose()?
         };
         let c = config.as_ref();

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::model::{Object, Origin};
-use crate::source::{Loaded, Note};
+use crate::load::files::{Loaded, Note};
 
 /// The estate an object belongs to: a kustomize overlay, or the loose files.
 fn estate(o: &Object) -> Option<u32> {

@@ -2,32 +2,34 @@
 //! locations and concrete fixes, what will break or disrupt traffic.
 //!
 //! ```text
-//! files ─> source ─> Inventory ─> engine (rules, parallel, sorted) ─> emit (human, json, sarif, github)
-//!                                                                  └─> fix (--diff, --fix: byte edits on the files read)
+//! cli ─> settings ─> load ─────────────> model ──────> analyze ──────> policy ─────────> emit / fix
+//! (clap   (Settings:  files, cluster      Inventory,    engine runs     suppressions,     human, json,
+//!  only)   flags +    (load::files,       mesh, the     the rules       severity, the     sarif, github;
+//!          config,    load::cluster)      helpers       (rules/),       baseline          --diff / --fix
+//!          today)                         rules share   sorted
 //! ```
+//! Each stage uses only the stages to its left. `check` runs load → model → analyze →
+//! policy; the command line (`run`) adds the baseline step and the output.
 
 pub mod alloc;
-pub mod baseline;
+pub mod analyze;
 pub mod cli;
-pub mod cluster;
-pub mod config;
 pub mod diagnostic;
 pub mod duplicates;
 pub mod emit;
-pub mod engine;
 #[cfg(test)]
 mod fingerprint;
 pub mod fix;
 pub mod generate;
 pub mod glob;
 pub mod kustomize;
+pub mod load;
 pub mod model;
 pub mod policy;
 pub mod release;
 pub mod report;
 pub mod rules;
 pub mod settings;
-pub mod source;
 pub mod yaml;
 
 use std::io::{IsTerminal, Write};
@@ -96,7 +98,7 @@ pub fn findings(settings: &Settings) -> Result<Report, String> {
         ..settings.mesh.clone()
     };
     let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    let runnable = engine::runnable(&selected, &inventory, &settings.selection);
+    let runnable = analyze::runnable(&selected, &inventory, &settings.selection);
     let cx = Context {
         today: settings.today,
         inventory: &inventory,
@@ -107,8 +109,8 @@ pub fn findings(settings: &Settings) -> Result<Report, String> {
         shape_errors: &shape_errors,
         selected_rules: &selected,
     };
-    let mut diagnostics = engine::run(&runnable, &cx);
-    engine::sort(&mut diagnostics, &inventory, &loaded.files);
+    let mut diagnostics = analyze::run(&runnable, &cx);
+    analyze::sort(&mut diagnostics, &inventory, &loaded.files);
     let mut report = Report {
         files: loaded.files,
         inventory,
@@ -142,20 +144,20 @@ fn prewarm_release_data() {
 fn load(
     settings: &Settings,
     selected: &[&'static rules::Rule],
-) -> Result<(source::Loaded, Option<String>), String> {
+) -> Result<(load::files::Loaded, Option<String>), String> {
     let (loaded, context) = match &settings.input {
         Input::Cluster(target) => {
-            let kinds = cluster::kinds_for(selected);
-            let read = cluster::read(target, &kinds, &settings.limits)?;
-            let loaded = source::Loaded {
+            let kinds = load::cluster::kinds_for(selected);
+            let read = load::cluster::read(target, &kinds, &settings.limits)?;
+            let loaded = load::files::Loaded {
                 objects: read.objects,
-                ..source::Loaded::default()
+                ..load::files::Loaded::default()
             };
             (loaded, Some(read.context))
         }
         Input::Files(paths) => match &settings.config {
-            Some(c) => (source::load_excluding(paths, &|p| c.excludes(p)), None),
-            None => (source::load(paths), None),
+            Some(c) => (load::files::load_excluding(paths, &|p| c.excludes(p)), None),
+            None => (load::files::load(paths), None),
         },
     };
     if loaded.files.is_empty() && !loaded.unreadable.is_empty() {
@@ -167,15 +169,19 @@ fn load(
     Ok((loaded, context))
 }
 
-fn read_baseline(settings: &Settings) -> Result<Option<baseline::Baseline>, String> {
+fn read_baseline(settings: &Settings) -> Result<Option<policy::baseline::Baseline>, String> {
     settings
         .baseline
         .as_deref()
-        .map(baseline::Baseline::read)
+        .map(policy::baseline::Baseline::read)
         .transpose()
 }
 
-fn apply_baseline(report: &mut Report, settings: &Settings, baseline: Option<&baseline::Baseline>) {
+fn apply_baseline(
+    report: &mut Report,
+    settings: &Settings,
+    baseline: Option<&policy::baseline::Baseline>,
+) {
     if let (Some(b), Some(path)) = (baseline, &settings.baseline) {
         policy::apply_baseline(report, b, &path.display().to_string());
     }
@@ -186,7 +192,7 @@ pub fn write_baseline(report: &mut Report, path: &std::path::Path) -> Result<(),
     let written = policy::baseline_of(report);
     written.write(path)?;
     let n = written.findings.len();
-    report.notes.push(source::Note {
+    report.notes.push(load::files::Note {
         file: None,
         line: 0,
         message: format!(
@@ -202,14 +208,14 @@ pub fn write_baseline(report: &mut Report, path: &std::path::Path) -> Result<(),
 /// paths; they join the report's files so findings can point into them.
 fn load_values(
     paths: &[PathBuf],
-    files: &mut Vec<source::SourceFile>,
+    files: &mut Vec<load::files::SourceFile>,
 ) -> Result<Vec<model::install::ValuesFile>, String> {
     let mut out = Vec::new();
     for path in paths {
-        let shown = source::display_path(path);
+        let shown = load::files::display_path(path);
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("--values {shown}: cannot read it: {e}"))?;
-        let file = source::SourceFile::new(shown, text);
+        let file = load::files::SourceFile::new(shown, text);
         let tree = yaml::parse_document(&file.text, 0, 0..file.text.len())
             .map_err(|e| format!("--values {}:{e}", file.path))?
             .root
@@ -294,7 +300,7 @@ fn check_writing_baseline(settings: &Settings) -> Result<Report, String> {
 }
 
 fn outcome(report: &Report, fail_on: Option<Severity>) -> Outcome {
-    if engine::fails(&report.diagnostics, fail_on) {
+    if analyze::fails(&report.diagnostics, fail_on) {
         Outcome::Findings
     } else {
         Outcome::Clean
@@ -327,13 +333,13 @@ fn write_output(path: Option<&PathBuf>, text: &str) -> Result<(), Outcome> {
 }
 
 fn snapshot_command(args: &cli::SnapshotArgs) -> Outcome {
-    let kinds = cluster::kinds_for(rules::RULES);
+    let kinds = load::cluster::kinds_for(rules::RULES);
     let target = args.cluster.target(true);
-    let read = match cluster::read(&target, &kinds, &settings::Limits::default()) {
+    let read = match load::cluster::read(&target, &kinds, &settings::Limits::default()) {
         Ok(read) => read,
         Err(e) => return Outcome::Failed(e),
     };
-    let text = cluster::snapshot::render(&read.objects, &read.context);
+    let text = load::cluster::snapshot::render(&read.objects, &read.context);
     match write_output(args.output.as_ref(), &text) {
         Ok(()) => Outcome::Clean,
         Err(e) => e,

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::load::files::{Note, SourceFile};
 use crate::model::{Inventory, Origin, Version};
 use crate::rules::{Rule, Upgrade};
-use crate::source::{Note, SourceFile};
 use crate::yaml::Span;
 
 pub struct Report {
@@ -144,7 +144,7 @@ impl Report {
         }
         let path = Path::new(&file.path);
         let resolved =
-            std::fs::canonicalize(path).unwrap_or_else(|_| crate::config::absolute(path));
+            std::fs::canonicalize(path).unwrap_or_else(|_| crate::settings::config::absolute(path));
         resolved
             .strip_prefix(&self.root)
             .ok()

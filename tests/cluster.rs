@@ -112,7 +112,7 @@ fn comparable(report: &istio_preflight::report::Report) -> Vec<String> {
 fn clusters_of(dir: &Path) -> Vec<Vec<String>> {
     let inputs = fixture_inputs(dir);
     let paths: Vec<std::path::PathBuf> = inputs.iter().map(Into::into).collect();
-    let loaded = istio_preflight::source::load(&paths);
+    let loaded = istio_preflight::load::files::load(&paths);
     let mut seen = std::collections::HashSet::new();
     let several = loaded
         .objects

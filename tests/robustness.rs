@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use common::check_args;
 use istio_preflight::emit::{self, Format};
+use istio_preflight::load::files::MAX_FILE_BYTES;
 use istio_preflight::report::Report;
-use istio_preflight::source::MAX_FILE_BYTES;
 use istio_preflight::yaml::{ALIAS_NODES_PER_BYTE, MAX_ALIAS_NODES, MAX_DEPTH};
 
 /// A fresh directory for one test.

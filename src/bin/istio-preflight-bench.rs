@@ -20,7 +20,8 @@ use std::time::Instant;
 use clap::Parser;
 use rayon::prelude::*;
 
-use istio_preflight::{cli, emit, generate, source, yaml};
+use istio_preflight::load::files;
+use istio_preflight::{cli, emit, generate, yaml};
 
 // The allocator the CLI runs with, so both sides of the comparison measure what users get,
 // with a tally of live bytes that only a `--heap` child turns on.
@@ -258,7 +259,7 @@ struct Grown {
 /// the machine hits all three alike, then check's heap in one tallying child, and prints one
 /// row. Gives the input bytes and check's peaks, unless a mode failed.
 fn report(label: &str, inputs: &[PathBuf], runs: usize) -> Option<Grown> {
-    let (files, _) = source::discover(inputs);
+    let (files, _) = files::discover(inputs);
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
@@ -376,7 +377,7 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
     let start = Instant::now();
     let objects = match mode {
         Mode::Parse => {
-            let (files, _) = source::discover(paths);
+            let (files, _) = files::discover(paths);
             type Parsed = (
                 yaml::Tree,
                 Vec<Result<Option<yaml::NodeId>, yaml::YamlError>>,
@@ -392,7 +393,7 @@ fn measure(mode: Mode, paths: &[PathBuf]) -> Sample {
                     };
                     let text = yaml::Text::new(text);
                     let docs = yaml::split_documents(&text);
-                    source::runs(&docs)
+                    files::runs(&docs)
                         .par_iter()
                         .map(|run| yaml::parse_documents(&text, run))
                         .collect()

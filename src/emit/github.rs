@@ -57,7 +57,7 @@ impl Kind {
 
 /// The file path the runner expects: relative to the repository root (the runner resolves
 /// relative paths against `$GITHUB_WORKSPACE`, not the step's working directory).
-fn annotation_path(report: &Report, file: &crate::source::SourceFile) -> String {
+fn annotation_path(report: &Report, file: &crate::load::files::SourceFile) -> String {
     report.repo_path(file).unwrap_or_else(|| file.path.clone())
 }
 
@@ -274,7 +274,7 @@ mod tests {
     fn report_with(span: crate::yaml::Span) -> Report {
         use crate::diagnostic::{Diagnostic, Subject};
         Report {
-            files: vec![crate::source::SourceFile::new(
+            files: vec![crate::load::files::SourceFile::new(
                 "a.yaml".into(),
                 "key: |\n  one\n  two\nnext: 1\n".into(),
             )],

@@ -9,8 +9,8 @@ use miette::{
 };
 
 use crate::diagnostic::Severity;
+use crate::load::files::SourceFile;
 use crate::report::Report;
-use crate::source::SourceFile;
 use crate::yaml::Span;
 
 fn plural(n: usize, word: &str) -> String {

@@ -5,9 +5,9 @@
 use serde_json::{json, Value};
 
 use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::load::files::SourceFile;
 use crate::report::Report;
 use crate::rules::Rule;
-use crate::source::SourceFile;
 use crate::yaml::Span;
 
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -96,7 +96,7 @@ pub fn artifact_uri(report: &Report, file: &SourceFile) -> String {
     match report.repo_path(file) {
         Some(rel) => uri_path(&rel),
         None => {
-            let abs = crate::config::absolute(std::path::Path::new(&file.path));
+            let abs = crate::settings::config::absolute(std::path::Path::new(&file.path));
             let abs = abs.to_string_lossy().replace('\\', "/");
             format!(
                 "file://{}{}",

@@ -19,11 +19,11 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::diagnostic::{Applicability, Edit, Fix};
+use crate::load::files::SourceFile;
 use crate::model::path::Segment;
 use crate::model::{FieldPath, Object, Origin};
 use crate::report::Report;
 use crate::rules::RULES;
-use crate::source::SourceFile;
 use crate::yaml::{self, Pos};
 use text::{Doc, Place};
 

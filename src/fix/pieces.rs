@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::text::{Doc, Place};
-use crate::source::SourceFile;
+use crate::load::files::SourceFile;
 use crate::yaml::{self, Node, Pos, Span};
 
 pub struct Part {

@@ -12,9 +12,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle};
 use serde_json::Value as Json;
 
 use super::render::{self, Context, Layout, Quote};
+use crate::load::files::SourceFile;
 use crate::model::path::Segment;
 use crate::model::FieldPath;
-use crate::source::SourceFile;
 use crate::yaml::{self, Entry, Node, Pos, Value};
 
 /// Replace `start..end` (bytes of the whole file text) with `text`.

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::{kustomization_in, merge, transform, Files, BUILT_IN};
-use crate::source::{display_path, Note};
+use crate::load::files::{display_path, Note};
 use crate::yaml::owned::{At, Owned, OwnedValue};
 
 /// A resource being built: the object so far, the file its document came from, and every

@@ -7,7 +7,7 @@ use std::process::Command;
 
 use super::build::Resource;
 use super::{Files, Output};
-use crate::source::{display_path, Note};
+use crate::load::files::{display_path, Note};
 use crate::yaml::owned::{At, Owned};
 
 /// The objects the installed kustomize builds from `root`, or `None` when none is

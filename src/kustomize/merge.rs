@@ -6,7 +6,7 @@
 use regex::Regex;
 
 use super::build::{line_at, Context, Failure, Kustomization, Resource};
-use crate::source::display_path;
+use crate::load::files::display_path;
 use crate::yaml::owned::{At, Owned, OwnedValue};
 
 /// List fields of Kubernetes' own kinds that merge item by item, by this key (their

@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::diagnostic::Severity;
 use crate::model::{Object, Origin, StrRef};
-use crate::source::{display_path, Note, ReadProblem, SourceFile};
+use crate::load::files::{display_path, Note, ReadProblem, SourceFile};
 use crate::yaml::owned::Owned;
 use crate::yaml::{self, Span, Text, Tree};
 
@@ -102,7 +102,7 @@ impl<'f> Files<'f> {
             return Ok(i);
         }
         let meta = std::fs::metadata(&key).map_err(|e| format!("{}: {e}", display_path(path)))?;
-        if meta.len() > crate::source::MAX_FILE_BYTES {
+        if meta.len() > crate::load::files::MAX_FILE_BYTES {
             return Err(format!("{}: file too large to read", display_path(path)));
         }
         let text =
@@ -127,7 +127,7 @@ impl<'f> Files<'f> {
         let text = self.files[file].text.clone();
         let split = yaml::split_documents(&text);
         let mut trees = Vec::new();
-        for run in crate::source::runs(&split) {
+        for run in crate::load::files::runs(&split) {
             let (tree, roots) = yaml::parse_documents(&text, run);
             let tree = Arc::new(tree);
             for root in roots {

@@ -276,7 +276,7 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let file = dir.join("input.yaml");
         std::fs::write(&file, text).expect("write");
-        let loaded = crate::source::load(&[file]);
+        let loaded = crate::load::files::load(&[file]);
         let _ = std::fs::remove_dir_all(&dir);
         assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
         loaded.objects

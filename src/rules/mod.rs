@@ -1,9 +1,9 @@
 //! The rule set: one file per rule, and the one explicit registry below.
 
 use crate::diagnostic::{Diagnostic, Fix, Severity, Subject};
+use crate::load::files::ReadProblem;
 use crate::model::workload::ShapeError;
 use crate::model::{FieldPath, Inventory, ObjectId};
-use crate::source::ReadProblem;
 
 pub mod ipf001_invalid_manifest;
 pub mod ipf002_incomplete_read;

@@ -148,7 +148,7 @@ impl Cluster {
     /// Like [`Cluster::from_fixture`], for some files of a folder.
     pub fn from_files(inputs: &[PathBuf]) -> Cluster {
         let mut c = Cluster::new();
-        let loaded = istio_preflight::source::load(inputs);
+        let loaded = istio_preflight::load::files::load(inputs);
         for o in &loaded.objects {
             use istio_preflight::model::read_gap::{self, GapReason, ReadGap};
             if let Some(gap) = ReadGap::from_object(o) {

@@ -6,10 +6,10 @@ use std::cmp::Ordering;
 use rayon::prelude::*;
 
 use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::load::files::SourceFile;
 use crate::model::read_gap;
 use crate::model::Inventory;
 use crate::rules::{code_matches, Context, Rule, Sink};
-use crate::source::SourceFile;
 
 pub use crate::settings::Selection;
 

@@ -9,10 +9,10 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diagnostic::Severity;
 use crate::glob::Glob;
+use crate::load::files::SourceFile;
 use crate::model::date::Date;
 use crate::rules::code_matches;
 use crate::settings::Strategy;
-use crate::source::SourceFile;
 use crate::yaml::{self, Node, Span, Value};
 
 pub const FILE_NAME: &str = ".istio-preflight.yaml";
@@ -105,7 +105,7 @@ pub fn discover(explicit: Option<&Path>) -> Result<Option<PathBuf>, String> {
 
 /// Reads and validates a config file.
 pub fn load(path: &Path) -> Result<Config, String> {
-    let shown = crate::source::display_path(path);
+    let shown = crate::load::files::display_path(path);
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     let dir = absolute(path)
         .parent()

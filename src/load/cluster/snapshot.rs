@@ -254,7 +254,7 @@ mod tests {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.is_dir())
             .collect();
-        let loaded = crate::source::load(&inputs);
+        let loaded = crate::load::files::load(&inputs);
         assert!(loaded.objects.len() > 50);
         for o in &loaded.objects {
             round_trip(o.root().to_json());

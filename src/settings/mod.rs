@@ -6,12 +6,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::Config;
+pub mod config;
+
 use crate::diagnostic::Severity;
 use crate::model::date::Date;
 use crate::model::mesh::MeshOptions;
 use crate::model::Version;
 use crate::rules::{Rule, RULES};
+use crate::settings::config::Config;
 
 /// Everything `check` needs to know, already validated.
 #[derive(Debug)]

@@ -9,14 +9,16 @@
 
 use std::path::Path;
 
-use crate::baseline::{Baseline, Entry};
-use crate::config::Config;
+pub mod baseline;
+
 use crate::diagnostic::Diagnostic;
 use crate::emit::sarif::diagnostic_fingerprint;
+use crate::load::files::Note;
 use crate::model::date::Date;
 use crate::model::Object;
+use crate::policy::baseline::{Baseline, Entry};
 use crate::report::Report;
-use crate::source::Note;
+use crate::settings::config::Config;
 
 /// `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds: what suppression `object`
 /// globs match.
@@ -54,9 +56,9 @@ pub fn apply_config(report: &mut Report, config: &Config, today: Date) {
         let object = d
             .object()
             .map(|id| object_identity(report.inventory.object(id)));
-        let path = report
-            .location(&d)
-            .and_then(|l| crate::config::relative_to(&config.dir, Path::new(&l.file.path)));
+        let path = report.location(&d).and_then(|l| {
+            crate::settings::config::relative_to(&config.dir, Path::new(&l.file.path))
+        });
         let hit = config.suppressions.iter().position(|s| {
             !s.is_expired(today)
                 && s.matches_code(d.code)
@@ -104,7 +106,7 @@ pub fn apply_config(report: &mut Report, config: &Config, today: Date) {
 /// Whether a suppression could have matched something in this run: its rule ran, and its
 /// object and path globs match something that was read. A suppression for files or objects
 /// outside the run (pre-commit checks only the changed files) is not "unused".
-fn in_scope(report: &Report, config: &Config, s: &crate::config::Suppression) -> bool {
+fn in_scope(report: &Report, config: &Config, s: &crate::settings::config::Suppression) -> bool {
     let rule_ran = report.rules.iter().any(|r| s.matches_code(r.code));
     let object_read = s.object.as_ref().is_none_or(|g| {
         report
@@ -115,7 +117,7 @@ fn in_scope(report: &Report, config: &Config, s: &crate::config::Suppression) ->
     });
     let path_read = s.path.as_ref().is_none_or(|g| {
         report.files.iter().any(|f| {
-            crate::config::relative_to(&config.dir, Path::new(&f.path))
+            crate::settings::config::relative_to(&config.dir, Path::new(&f.path))
                 .is_some_and(|p| g.matches(&p))
         })
     });
