@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Object, Origin};
 use crate::load::files::{Loaded, Note};
+use crate::model::{Object, Origin};
 
 /// The estate an object belongs to: a kustomize overlay, or the loose files.
 fn estate(o: &Object) -> Option<u32> {

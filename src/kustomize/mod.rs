@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::diagnostic::Severity;
-use crate::model::{Object, Origin, StrRef};
 use crate::load::files::{display_path, Note, ReadProblem, SourceFile};
+use crate::model::{Object, Origin, StrRef};
 use crate::yaml::owned::Owned;
 use crate::yaml::{self, Span, Text, Tree};
 
