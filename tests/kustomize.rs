@@ -237,8 +237,17 @@ fn findings_point_into_the_file_that_set_the_value() {
         (format!("{dir}/base/deployment.yaml"), 23)
     );
     assert_eq!(
+        at("prod-cart", "/spec/template/spec/serviceAccountName"),
+        (format!("{dir}/base/deployment.yaml"), 19)
+    );
+    // `replicas` and `images` of the kustomization.
+    assert_eq!(
         at("cart-staging", "/spec/replicas"),
-        (format!("{dir}/base/deployment.yaml"), 8)
+        (format!("{dir}/overlays/staging/kustomization.yaml"), 26)
+    );
+    assert_eq!(
+        at("cart-staging", "/spec/template/spec/containers/0/image"),
+        (format!("{dir}/overlays/staging/kustomization.yaml"), 22)
     );
     // A reference renamed with its ConfigMap stays where the base wrote it.
     assert_eq!(

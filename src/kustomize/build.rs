@@ -312,6 +312,7 @@ impl<'s, 'f> Context<'s, 'f> {
         merge::apply_patches(self, &k, resources)?;
         transform::apply(&k, resources)?;
         merge::apply_json6902_field(self, &k, resources)?;
+        transform::replicas_and_images(&k, resources)?;
         Ok(())
     }
 

@@ -48,6 +48,8 @@ pub const BUILT_IN: &[&str] = &[
     "patches",
     "patchesStrategicMerge",
     "patchesJson6902",
+    "images",
+    "replicas",
     "helmCharts",
     "helmGlobals",
     "sortOptions",

@@ -687,3 +687,116 @@ pub(crate) fn tidy_metadata(object: &mut Owned) {
         meta.remove("labels");
     }
 }
+
+/// `replicas` then `images`, the last of kustomize's transformers the builder applies.
+/// The values they set point at the kustomization's entry.
+pub(crate) fn replicas_and_images(
+    k: &Kustomization,
+    resources: &mut [Resource],
+) -> Result<(), Failure> {
+    for entry in k.get("replicas").map_or(&[][..], Owned::items) {
+        let (Some(name), Some(count)) = (entry.str_at(&["name"]), entry.get("count")) else {
+            return Err(Failure::Error(
+                "a `replicas` entry needs `name` and `count`".into(),
+            ));
+        };
+        let count_at = entry
+            .entries()
+            .iter()
+            .find(|(k, _)| k.as_str() == Some("count"))
+            .and_then(|(k, _)| k.at);
+        for r in resources.iter_mut() {
+            let scalable = matches!(
+                r.kind(),
+                "Deployment" | "ReplicaSet" | "StatefulSet" | "ReplicationController"
+            );
+            if scalable && r.known_as(None, name) {
+                if let Some(spec) = r.object.child_map("spec", None) {
+                    spec.set("replicas", count.clone(), count_at);
+                }
+            }
+        }
+    }
+    for entry in k.get("images").map_or(&[][..], Owned::items) {
+        let Some(name) = entry.str_at(&["name"]) else {
+            return Err(Failure::Error("an `images` entry needs `name`".into()));
+        };
+        let scalar = |key: &str| -> Option<String> {
+            entry.get(key).and_then(|v| match &v.value {
+                OwnedValue::Str(s) => Some(s.clone()),
+                OwnedValue::Int(i) => Some(i.to_string()),
+                OwnedValue::Float(f) => Some(f.to_string()),
+                _ => None,
+            })
+        };
+        let image = ImageChange {
+            name,
+            new_name: scalar("newName"),
+            new_tag: scalar("newTag"),
+            digest: scalar("digest"),
+            at: entry.at,
+        };
+        for r in resources.iter_mut() {
+            set_images(&mut r.object, &image, false);
+        }
+    }
+    Ok(())
+}
+
+struct ImageChange<'k> {
+    name: &'k str,
+    new_name: Option<String>,
+    new_tag: Option<String>,
+    digest: Option<String>,
+    at: Option<At>,
+}
+
+/// An image reference split into its name and the `:tag` / `@digest` after it.
+fn split_image(image: &str) -> (&str, &str) {
+    let end = image.find('@').unwrap_or(image.len());
+    let (before_digest, _) = image.split_at(end);
+    let name_end = match before_digest.rfind(':') {
+        Some(colon) if !before_digest[colon..].contains('/') => colon,
+        _ => end,
+    };
+    image.split_at(name_end)
+}
+
+/// Rewrites the `image` of every container (and init container) anywhere in `node`.
+fn set_images(node: &mut Owned, change: &ImageChange<'_>, in_containers: bool) {
+    match &mut node.value {
+        OwnedValue::Map(entries) => {
+            for (key, value) in entries.iter_mut() {
+                let key = key.as_str().unwrap_or_default();
+                if in_containers && key == "image" {
+                    let Some(image) = value.as_str() else {
+                        continue;
+                    };
+                    let (name, rest) = split_image(image);
+                    if name != change.name {
+                        continue;
+                    }
+                    let name = change.new_name.as_deref().unwrap_or(name);
+                    let rest = match (&change.digest, &change.new_tag) {
+                        (Some(d), _) => format!("@{d}"),
+                        (None, Some(t)) => format!(":{t}"),
+                        (None, None) => rest.to_string(),
+                    };
+                    *value = Owned::str(&format!("{name}{rest}"), change.at);
+                } else {
+                    set_images(
+                        value,
+                        change,
+                        matches!(key, "containers" | "initContainers"),
+                    );
+                }
+            }
+        }
+        OwnedValue::Seq(items) => {
+            for item in items {
+                set_images(item, change, in_containers);
+            }
+        }
+        _ => {}
+    }
+}
