@@ -62,6 +62,21 @@ struct ReleasesFile {
 pub struct Policy {
     pub skew: Skew,
     pub upgrade_hops: UpgradeHops,
+    pub native_sidecars: NativeSidecarPolicy,
+}
+
+/// How istiod chooses between a classic and a native sidecar.
+#[derive(Debug, Deserialize)]
+pub struct NativeSidecarPolicy {
+    /// istiod's switch (`ENABLE_NATIVE_SIDECARS`); its default per release is
+    /// [`Release::native_sidecars_default`].
+    pub env: String,
+    /// The pod annotation that overrides the env (`sidecar.istio.io/nativeSidecar`).
+    pub pod_annotation: String,
+    /// With the env at `auto`: native only where every kubelet is at least this minor.
+    pub auto_min_kubelet_minor: u64,
+    #[serde(default)]
+    pub sources: Vec<String>,
 }
 
 /// How far components may trail (or lead) the control plane, in minor versions.
@@ -125,6 +140,9 @@ pub struct Release {
     pub kubernetes: Kubernetes,
     #[serde(default)]
     pub compatibility_versions: Vec<String>,
+    /// Default of `ENABLE_NATIVE_SIDECARS` (`"false"`, `"auto"`); `None` before the flag.
+    #[serde(default)]
+    pub native_sidecars_default: Option<String>,
     #[serde(default)]
     pub sources: Vec<String>,
 }

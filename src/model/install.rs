@@ -2,6 +2,7 @@
 //! and the settings paths Istio's release data names in them (`pilot.env.X`,
 //! `components.*.k8s.hpaSpec.metrics[].resource.targetAverageValue`).
 
+use super::selector::scalar_string;
 use super::{FieldPath, Inventory, ObjectId};
 use crate::yaml::{Node, Value};
 
@@ -245,6 +246,30 @@ pub fn rendered_scalar(node: Node) -> Option<String> {
         Value::Bool(b) => Some(b.to_string()),
         _ => None,
     }
+}
+
+/// The `compatibilityVersion` the estate installs with: the first install-values tree
+/// (IstioOperator, Sail, HelmRelease, Application, values file) that sets it.
+pub fn compatibility_version(inv: &Inventory, values: &[ValuesFile]) -> Option<String> {
+    install_values(inv, values)
+        .iter()
+        .find_map(|v| v.root.get("compatibilityVersion").map(scalar_string))
+}
+
+/// An istiod env var the estate's install values set (`pilot.env.<name>`): its value and
+/// where it is set.
+pub fn pilot_env(inv: &Inventory, values: &[ValuesFile], name: &str) -> Option<(String, String)> {
+    install_values(inv, values).iter().find_map(|v| {
+        let value = v.root.at(&["pilot", "env", name])?;
+        let place = match &v.at {
+            ValuesAt::Object { object, .. } => {
+                let o = inv.object(*object);
+                format!("{} {}/{}", o.kind(), o.namespace(), o.name())
+            }
+            ValuesAt::File { .. } => "a values file".to_string(),
+        };
+        Some((scalar_string(value), place))
+    })
 }
 
 /// Every place where `pattern` is set under `root`. The pattern is dotted; `*` matches any

@@ -132,14 +132,6 @@ pub struct ProxySettings {
     pub exit_on_zero_active_connections: bool,
 }
 
-/// Three-valued: native sidecars may depend on a Kubernetes version we cannot see.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NativeSidecars {
-    Yes,
-    No,
-    Unknown,
-}
-
 /// `meshConfig.defaultConfig` of one revision.
 #[derive(Clone, Debug)]
 struct MeshDefaults {
@@ -412,19 +404,6 @@ impl Mesh {
         }
     }
 
-    /// A revision's control plane when every install of it in the input agrees on the version.
-    fn unambiguous_control_plane(&self, revision: &str) -> Option<&ControlPlane> {
-        let revision = self.resolve_revision(revision);
-        let mut candidates = self
-            .control_planes
-            .iter()
-            .filter(|cp| cp.revision == revision);
-        let first = candidates.next()?;
-        candidates
-            .all(|cp| cp.version == first.version)
-            .then_some(first)
-    }
-
     /// The version being upgraded from: `--current`, else the default revision's, else the
     /// oldest running control plane's, else the oldest IstioOperator `spec.tag`.
     pub fn current_version(&self) -> Option<&Version> {
@@ -576,47 +555,6 @@ impl Mesh {
             }
         }
         settings
-    }
-
-    /// Whether the workload runs (or will get) `istio-proxy` as a native sidecar.
-    pub fn native_sidecars(&self, w: &Workload) -> NativeSidecars {
-        if let Some((_, _, native)) = w.proxy_container() {
-            return if native {
-                NativeSidecars::Yes
-            } else {
-                NativeSidecars::No
-            };
-        }
-        match w.annotation("sidecar.istio.io/nativeSidecar") {
-            Some("true") => return NativeSidecars::Yes,
-            Some("false") => return NativeSidecars::No,
-            _ => {}
-        }
-        let cp = w
-            .membership
-            .sidecar_revision()
-            .and_then(|r| self.unambiguous_control_plane(r));
-        let flag = cp.and_then(|cp| cp.native_sidecars.as_deref());
-        match flag {
-            Some("true") => return NativeSidecars::Yes,
-            Some("false") => return NativeSidecars::No,
-            _ => {}
-        }
-        // Unset means `false` before 1.27 and `auto` from 1.27: native when every kubelet
-        // is 1.33 or newer (istio/istio `pkg/kube/inject/webhook.go` DetectNativeSidecar).
-        let auto = match (flag, cp.and_then(|cp| cp.version.as_ref())) {
-            (Some(_), _) => true,
-            (None, Some(v)) => v.semver.minor >= 27,
-            (None, None) => return NativeSidecars::Unknown,
-        };
-        if !auto {
-            return NativeSidecars::No;
-        }
-        match &self.kube_version {
-            Some(k) if k.semver.minor >= 33 => NativeSidecars::Yes,
-            Some(_) => NativeSidecars::No,
-            None => NativeSidecars::Unknown,
-        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod mesh;
 mod object;
 pub mod path;
 pub mod protocol;
+pub mod proxy;
 pub mod quantity;
 pub mod read_gap;
 pub mod schema;

@@ -1,7 +1,8 @@
 use super::{Context, Sink};
-use crate::diagnostic::{Edit, Fix};
+use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::duration::format_duration;
 use crate::model::mesh::Source;
+use crate::model::proxy::ProxyModel;
 use crate::model::Inventory;
 
 crate::declare_rule! {
@@ -14,9 +15,16 @@ crate::declare_rule! {
     /// the grace period does not exceed the drain. Pods whose proxy runs with
     /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS` are skipped: that mode ignores the drain duration.
     ///
-    /// Native sidecars (`istio-proxy` as an init container) start draining from a preStop
-    /// hook when shutdown begins and stop after the application containers, all inside the
-    /// same grace period, so the rule applies to them as well.
+    /// It judges the pods the upgrade **terminates**: the ones running now, with the sidecar
+    /// they were injected with. A native sidecar (`istio-proxy` as an init container with
+    /// `restartPolicy: Always`, read from the pod, its `sidecar.istio.io/status`, or the
+    /// current control plane's injection settings: the pod annotation
+    /// `sidecar.istio.io/nativeSidecar`, istiod's `ENABLE_NATIVE_SIDECARS`, its 1.27+ `auto`
+    /// default with every kubelet at 1.33 or newer) is not reported: it starts draining from
+    /// a preStop hook when shutdown begins and gets SIGTERM only after the application
+    /// containers have exited, so `terminationDrainDuration` does not bound it. When the
+    /// input cannot tell classic from native (an `auto` control plane and no kubelet
+    /// version, or no control-plane version at all) the finding is a warning that says so.
     ///
     /// ## Why it matters during an upgrade
     /// Every meshed pod restarts during an upgrade to pick up the new proxy. On SIGTERM the
@@ -28,7 +36,8 @@ crate::declare_rule! {
     /// `terminationGracePeriodSeconds` (30s).
     ///
     /// ## Example that does not fire
-    /// The same Deployment with `terminationGracePeriodSeconds: 45`.
+    /// The same Deployment with `terminationGracePeriodSeconds: 45`, or whose running pods
+    /// have a native sidecar.
     ///
     /// ## Fix
     /// Raise `terminationGracePeriodSeconds` above the drain (the fix sets drain + 5s), or
@@ -37,10 +46,11 @@ crate::declare_rule! {
     /// ## References
     /// - ProxyConfig `terminationDrainDuration`: <https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig>
     /// - Pod termination: <https://kubernetes.io/docs/concepts/workloads/pods/pod-lifecycle/#pod-termination>
+    /// - Sidecar containers' shutdown order: <https://kubernetes.io/docs/concepts/workloads/pods/sidecar-containers/>
     code: "IPF405",
     name: "grace-period-shorter-than-drain",
     severity: Error,
-    summary: "A meshed pod's terminationGracePeriodSeconds does not exceed its proxy's terminationDrainDuration",
+    summary: "A pod with a classic sidecar has a terminationGracePeriodSeconds that does not exceed its proxy's terminationDrainDuration",
     fixable: true,
     reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
@@ -73,8 +83,18 @@ pub fn describe_source(inv: &Inventory, source: &Source, field: &str) -> String 
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
+    let proxies = ProxyModel::new(
+        inv,
+        crate::release::data(),
+        cx.values,
+        cx.upgrade.target.as_ref(),
+    );
     for w in &inv.workloads {
         if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
+            continue;
+        }
+        let now = proxies.now(w);
+        if now.is_native() {
             continue;
         }
         let settings = inv.mesh.proxy_settings(w);
@@ -90,20 +110,32 @@ fn check(cx: &Context, sink: &mut Sink) {
             Some(g) => format!("terminationGracePeriodSeconds is {g}"),
             None => "terminationGracePeriodSeconds is 30 (the Kubernetes default)".to_string(),
         };
-        let message = format!(
-            "{grace_text} but the sidecar drains for {} (from {}): the kubelet kills istio-proxy mid-drain and in-flight requests fail when the pod restarts",
+        let drains = format!(
+            "the sidecar drains for {} (from {})",
             format_duration(drain),
-            describe_source(inv, &settings.termination_drain.source, "terminationDrainDuration"),
+            describe_source(
+                inv,
+                &settings.termination_drain.source,
+                "terminationDrainDuration"
+            ),
         );
+        let message = if now.is_classic() {
+            format!("{grace_text} but {drains}: the kubelet kills istio-proxy mid-drain and in-flight requests fail when the pod restarts")
+        } else {
+            format!("{grace_text} but {drains}: if the running pods have classic sidecars, the kubelet kills istio-proxy mid-drain when they restart (native sidecars are not bounded by the drain, and the input does not tell which they have: {})", now.basis)
+        };
         let wanted = drain.as_secs() + u64::from(drain.subsec_nanos() > 0) + MARGIN_SECONDS;
         let field = w.pod_spec_path().key("terminationGracePeriodSeconds");
-        sink.object(w.object, field.clone(), message)
-            .with_fix(Fix::safe(
-                format!("set terminationGracePeriodSeconds to {wanted}"),
-                vec![Edit::Set {
-                    path: field,
-                    value: wanted.into(),
-                }],
-            ));
+        let finding = sink.object(w.object, field.clone(), message);
+        if !now.is_classic() {
+            finding.with_severity(Severity::Warning);
+        }
+        finding.with_fix(Fix::safe(
+            format!("set terminationGracePeriodSeconds to {wanted}"),
+            vec![Edit::Set {
+                path: field,
+                value: wanted.into(),
+            }],
+        ));
     }
 }

@@ -1,24 +1,33 @@
 use super::ipf405_grace_period_shorter_than_drain::describe_source;
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
-use crate::model::mesh::{NativeSidecars, Source};
+use crate::model::mesh::Source;
+use crate::model::proxy::ProxyModel;
 use crate::yaml;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Fires for workloads that get a classic sidecar without `holdApplicationUntilProxyStarts`.
-    /// The effective value follows Istio's precedence: the deprecated injector value
+    /// Fires for workloads whose pods **after the upgrade** get a classic sidecar without
+    /// `holdApplicationUntilProxyStarts`. It judges the pods the upgrade creates, injected
+    /// by the target release with the target's defaults, not the pods running now: a
+    /// workload on classic sidecars today that the target injects as native sidecars is not
+    /// reported.
+    ///
+    /// The sidecar kind follows the injection template: the pod annotation
+    /// `sidecar.istio.io/nativeSidecar` (any value but `"false"` means native), else istiod's
+    /// `ENABLE_NATIVE_SIDECARS` (from a target control plane in the input, else carried over
+    /// from the serving istiod or the install settings), else its default in the target
+    /// release — `false` before 1.27, `auto` from 1.27, unless a `compatibilityVersion` the
+    /// target ships pins `false` — where `auto` means native when every kubelet is 1.33 or
+    /// newer (Nodes in the input, else `--kube-version`). When that depends on a kubelet
+    /// version the input does not show, the rule stays silent rather than guess. A template
+    /// that already holds an injected proxy (`istioctl kube-inject` output) keeps it.
+    ///
+    /// The effective hold follows Istio's precedence: the deprecated injector value
     /// `global.proxy.holdApplicationUntilProxyStarts` (ConfigMap
     /// `istio-sidecar-injector[-<rev>]`), then `meshConfig.defaultConfig` of the serving
-    /// revision, then the pod's `proxy.istio.io/config` annotation.
-    ///
-    /// Gateways are skipped: the pod is the proxy, there is no application to hold.
-    ///
-    /// Native sidecars (`sidecar.istio.io/nativeSidecar: "true"`, istiod's
-    /// `ENABLE_NATIVE_SIDECARS=true`, or its 1.27+ `auto` default with every kubelet at 1.33 or
-    /// newer) always start before the application and Istio ignores the setting for them, so
-    /// they never fire. When native sidecars depend on a Kubernetes version the input does not
-    /// show (no Nodes, no `--kube-version`), the rule stays silent rather than guess.
+    /// revision, then the pod's `proxy.istio.io/config` annotation. Gateways are skipped: the
+    /// pod is the proxy, there is no application to hold.
     ///
     /// ## Why it matters during an upgrade
     /// Every meshed pod restarts. Without the hold, the application container starts in
@@ -29,7 +38,8 @@ crate::declare_rule! {
     /// A Deployment in a namespace labelled `istio-injection: enabled`, with no proxy config.
     ///
     /// ## Example that does not fire
-    /// The same Deployment with the pod annotation
+    /// The same Deployment upgraded to 1.27 or later on a cluster whose kubelets are all 1.33
+    /// or newer (native sidecars), or with the pod annotation
     /// `proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}'`, or mesh config
     /// `defaultConfig: {holdApplicationUntilProxyStarts: true}`.
     ///
@@ -40,10 +50,12 @@ crate::declare_rule! {
     /// ## References
     /// - ProxyConfig `holdApplicationUntilProxyStarts`: <https://istio.io/latest/docs/reference/config/istio.mesh.v1alpha1/#ProxyConfig>
     /// - Application start-up ordering: <https://istio.io/latest/docs/ops/common-problems/injection/>
+    /// - Native sidecars by default from 1.27: <https://istio.io/latest/news/releases/1.27.x/announcing-1.27/upgrade-notes/>
+    /// - `detectNativeSidecar`: istio/istio `pkg/kube/inject/webhook.go`
     code: "IPF406",
     name: "proxy-start-not-held",
     severity: Warning,
-    summary: "A meshed workload does not get holdApplicationUntilProxyStarts (and is not on native sidecars)",
+    summary: "After the upgrade, a meshed workload's classic sidecar does not hold the application until the proxy starts",
     fixable: true,
     reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
@@ -52,6 +64,12 @@ const ANNOTATION: &str = "proxy.istio.io/config";
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
+    let proxies = ProxyModel::new(
+        inv,
+        crate::release::data(),
+        cx.values,
+        cx.upgrade.target.as_ref(),
+    );
     for w in &inv.workloads {
         if w.has_controller_in_inventory
             || w.membership.sidecar_revision().is_none()
@@ -59,7 +77,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         {
             continue;
         }
-        if inv.mesh.native_sidecars(w) != NativeSidecars::No {
+        let after = proxies.after(w);
+        if !after.is_classic() {
             continue;
         }
         let hold = inv.mesh.proxy_settings(w).hold_application;
@@ -90,14 +109,30 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.object(
             w.object,
             field,
-            format!("the application may start before its sidecar is ready: holdApplicationUntilProxyStarts is not enabled ({because})"),
+            format!("{} pods get {after}: the application may start before its sidecar is ready, as holdApplicationUntilProxyStarts is not enabled ({because})", when(cx)),
         )
-        .with_fix(Fix::safe(
-            "hold the application until the proxy starts (pod annotation proxy.istio.io/config)",
-            vec![Edit::Set {
-                path: annotations.key(ANNOTATION),
-                value: config.to_string().into(),
-            }],
-        ));
+        .with_fix(if w.proxy_container().is_some() {
+            // Injected into the manifest (`istioctl kube-inject`): the hold is applied when
+            // injecting, so the annotation alone changes nothing.
+            Fix::display_only(format!(
+                "set holdApplicationUntilProxyStarts: true in the pod's {ANNOTATION} annotation and inject the manifest again (istioctl kube-inject)"
+            ))
+        } else {
+            Fix::safe(
+                "hold the application until the proxy starts (pod annotation proxy.istio.io/config)",
+                vec![Edit::Set {
+                    path: annotations.key(ANNOTATION),
+                    value: config.to_string().into(),
+                }],
+            )
+        });
+    }
+}
+
+/// Which pods the message is about.
+fn when(cx: &Context) -> String {
+    match &cx.upgrade.target {
+        Some(t) => format!("after the upgrade to {t}, new"),
+        None => "new".to_string(),
     }
 }

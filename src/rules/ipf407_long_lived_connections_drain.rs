@@ -1,13 +1,13 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::ipf405_grace_period_shorter_than_drain::describe_source;
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::duration::format_duration;
 use crate::model::gateway::gateway_install;
 use crate::model::mesh::Source;
 use crate::model::protocol::Protocol;
+use crate::model::proxy::ProxyModel;
 use crate::model::{ObjectId, Selector};
 use crate::yaml;
 
@@ -15,11 +15,18 @@ crate::declare_rule! {
     /// ## What it does
     /// Finds sidecar workloads behind a Service port that carries long-lived connections —
     /// gRPC, gRPC-Web, HTTP/2, WebSocket, or opaque TCP (TCP, TLS, MongoDB, Redis, MySQL;
-    /// `https` ports are left out: by convention they carry short HTTP/1.1 requests) — and reports those whose proxy keeps the drain it
-    /// inherits: Istio's default `terminationDrainDuration` of 5s, or the mesh-wide
-    /// `meshConfig.defaultConfig.terminationDrainDuration` of the serving revision, with
-    /// nothing tuned for this workload in its `proxy.istio.io/config` annotation and no
-    /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS`.
+    /// `https` ports are left out: by convention they carry short HTTP/1.1 requests) — and
+    /// reports those whose classic sidecar keeps Istio's default `terminationDrainDuration`
+    /// of 5s: nothing in `meshConfig.defaultConfig` of the serving revision, nothing in the
+    /// pod's `proxy.istio.io/config` annotation, no `EXIT_ON_ZERO_ACTIVE_CONNECTIONS`. A drain
+    /// tuned mesh-wide is a decision someone made for the whole mesh, not a default, and is
+    /// not reported.
+    ///
+    /// It judges the pods the upgrade **terminates**: the ones running now. A native sidecar
+    /// (see IPF405 for how the kind is told) is not reported: it starts draining from a
+    /// preStop hook, keeps serving while the application shuts down and gets SIGTERM only
+    /// after the application has exited, so the drain duration does not cut its connections.
+    /// When the input cannot tell classic from native, the message says so.
     ///
     /// The protocol comes from the port as Istio reads it: `appProtocol` first (including
     /// `kubernetes.io/h2c`, `kubernetes.io/ws`, `kubernetes.io/wss`), else the port name or
@@ -43,7 +50,9 @@ crate::declare_rule! {
     /// The same Deployment with the pod annotation
     /// `proxy.istio.io/config: '{"terminationDrainDuration": "60s"}'` and
     /// `terminationGracePeriodSeconds: 65`, or with `proxyMetadata:
-    /// {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}`; or a Service whose only port is `http`.
+    /// {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}`; mesh config `defaultConfig:
+    /// {terminationDrainDuration: 30s}`; a pod with a native sidecar; or a Service whose only
+    /// port is `http`.
     ///
     /// ## Fix
     /// Give the workload a drain long enough for its connections to finish and a grace
@@ -62,9 +71,9 @@ crate::declare_rule! {
     code: "IPF407",
     name: "long-lived-connections-drain",
     severity: Warning,
-    summary: "A workload serving gRPC/WebSocket/TCP keeps the default drain, so its connections are cut mid-flight",
+    summary: "A classic-sidecar workload serving gRPC/WebSocket/TCP keeps Istio's default drain, so its connections are cut mid-flight",
     fixable: true,
-    reads: ["Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Namespace", "ConfigMap", "MutatingWebhookConfiguration"],
+    reads: ["Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
 
 const ANNOTATION: &str = "proxy.istio.io/config";
@@ -127,6 +136,12 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
     }
+    let proxies = ProxyModel::new(
+        inv,
+        crate::release::data(),
+        cx.values,
+        cx.upgrade.target.as_ref(),
+    );
     for w in &inv.workloads {
         // Gateways are the edge, not a sidecar: their ports are named http2 by convention and
         // their restarts are IPF503's subject.
@@ -141,8 +156,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         };
         let settings = inv.mesh.proxy_settings(w);
         if settings.exit_on_zero_active_connections
-            || settings.termination_drain.source == Source::Annotation
+            || settings.termination_drain.source != Source::Default
         {
+            continue;
+        }
+        let now = proxies.now(w);
+        if now.is_native() {
             continue;
         }
         let o = inv.object(w.object);
@@ -156,23 +175,22 @@ fn check(cx: &Context, sink: &mut Sink) {
             ),
         };
         let drain = settings.termination_drain.value;
-        let inherited = match settings.termination_drain.source {
-            Source::Default => format!(
-                "Istio's default terminationDrainDuration of {}",
-                format_duration(drain)
-            ),
-            ref s => format!(
-                "the mesh-wide terminationDrainDuration of {} ({})",
-                format_duration(drain),
-                describe_source(inv, s, "terminationDrainDuration")
-            ),
+        let consequence = if now.is_classic() {
+            "connections still open when the drain ends are cut when the sidecar restarts"
+                .to_string()
+        } else {
+            format!(
+                "if the running pods have classic sidecars, connections still open when the drain ends are cut when they restart (the input does not tell classic from native: {})",
+                now.basis
+            )
         };
         let message = format!(
-            "serves {} on Service {}/{} port {}{more} but keeps {inherited}: connections still open when the drain ends are cut when the sidecar restarts",
+            "serves {} on Service {}/{} port {}{more} but keeps Istio's default terminationDrainDuration of {}: {consequence}",
             first.protocol.as_str(),
             o.namespace(),
             first.service,
             first.port,
+            format_duration(drain),
         );
 
         let proposed = PROPOSED_DRAIN.max(Duration::from_secs(
@@ -201,12 +219,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         } else {
             String::new()
         };
-        let field = if w.annotation(ANNOTATION).is_some() {
-            annotations.key(ANNOTATION)
-        } else {
-            w.pod_metadata_path()
-        };
-        sink.object(w.object, field, message).with_fix(Fix::unsafe_(
+        // The pod template's metadata, where the drain would be tuned: the finding stays put
+        // when another rule's fix (IPF406's hold) adds the annotation.
+        sink.object(w.object, w.pod_metadata_path(), message).with_fix(Fix::unsafe_(
             format!(
                 "drain this workload's connections for {}s{grace_title} (pod annotation {ANNOTATION})",
                 proposed.as_secs()
