@@ -18,6 +18,8 @@ pub struct Autoscaler {
     /// `spec.minReplicas`, defaulted to 1 as the API server does.
     pub min_replicas: i64,
     pub max_replicas: Option<i64>,
+    /// `status.currentReplicas`: what it runs now (objects read from a cluster).
+    pub current_replicas: Option<i64>,
 }
 
 /// HPAs indexed by the objects their `scaleTargetRef` names (every copy of the target).
@@ -46,10 +48,19 @@ impl Autoscalers {
                 Some(Value::Int(i)) => Some(i),
                 _ => None,
             };
+            let current_replicas = match o
+                .root()
+                .at(&["status", "currentReplicas"])
+                .map(|n| n.value())
+            {
+                Some(Value::Int(i)) => Some(i),
+                _ => None,
+            };
             let hpa = Autoscaler {
                 object: id,
                 min_replicas: int("minReplicas").unwrap_or(1),
                 max_replicas: int("maxReplicas"),
+                current_replicas,
             };
             // The first HPA in input order that names a workload scales it.
             for target in inv.all(kind, o.namespace(), name) {
@@ -76,6 +87,7 @@ impl Autoscalers {
                 source: ReplicaSource::Autoscaler {
                     object: hpa.object,
                     name: inv.object(hpa.object).name().to_string(),
+                    current: hpa.current_replicas,
                 },
             };
         }
@@ -97,10 +109,12 @@ pub enum ReplicaSource {
     Declared,
     /// `spec.replicas` absent: Kubernetes defaults it to 1.
     Default,
-    /// An HPA owns the count; `min`/`max` are its bounds.
+    /// An HPA owns the count; `min`/`max` are its bounds, `current` what its status says
+    /// it runs now (read from a cluster).
     Autoscaler {
         object: ObjectId,
         name: String,
+        current: Option<i64>,
     },
 }
 
@@ -109,6 +123,39 @@ pub struct Replicas {
     pub min: i64,
     pub max: i64,
     pub source: ReplicaSource,
+}
+
+impl Replicas {
+    /// The replicas the workload runs, as rules judge a restart at: the declared count, or
+    /// for an HPA its current count when the input shows it (a cluster read), else its
+    /// `minReplicas` (the fewest it runs; more pods go at once when it has scaled up).
+    /// Returns the count and how to say it (`3 replicas (the current count of
+    /// HorizontalPodAutoscaler web)`).
+    pub fn running(&self) -> (i64, String) {
+        let plural = |n: i64| if n == 1 { "replica" } else { "replicas" };
+        match &self.source {
+            ReplicaSource::Autoscaler {
+                name,
+                current: Some(n),
+                ..
+            } if (self.min..=self.max).contains(n) => (
+                *n,
+                format!(
+                    "{n} {} (the current count of HorizontalPodAutoscaler {name})",
+                    plural(*n)
+                ),
+            ),
+            ReplicaSource::Autoscaler { name, .. } => (
+                self.min,
+                format!(
+                    "{} {} (minReplicas of HorizontalPodAutoscaler {name}, the fewest it runs)",
+                    self.min,
+                    plural(self.min)
+                ),
+            ),
+            _ => (self.min, self.to_string()),
+        }
+    }
 }
 
 impl fmt::Display for Replicas {

@@ -1,7 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{
-    resolve_fenceposts, Autoscalers, DaemonSetStrategy, DeploymentStrategy, ReplicaSource,
+    resolve_fenceposts, Autoscalers, DaemonSetStrategy, DeploymentStrategy,
 };
 use crate::model::intstr::IntOrPercent;
 use crate::model::workload::{Workload, WorkloadKind};
@@ -22,9 +22,12 @@ crate::declare_rule! {
     ///   `maxSurge: 0`; percentages are rounded **up**. `OnDelete` is not reported.
     ///
     /// The replicas are `spec.replicas` (default 1) or, when a HorizontalPodAutoscaler targets
-    /// the Deployment, its `maxReplicas`: the largest scale the rollout can meet. StatefulSets
-    /// are not reported: they cannot surge, so one pod at a time is always down (see IPF401,
-    /// IPF404 for what protects them).
+    /// the Deployment, the replicas it runs: its `status.currentReplicas` when the input shows
+    /// it (read from a cluster), else its `minReplicas` — the fewest it runs; the message says
+    /// which, and more pods go at once when it has scaled up. A workload that runs one replica
+    /// is left to IPF404, which says whether its restart is an outage. StatefulSets are not
+    /// reported: they cannot surge, so one pod at a time is always down (see IPF401, IPF404
+    /// for what protects them).
     ///
     /// ## Why it matters during an upgrade
     /// Every sidecar workload is restarted to pick up the new proxy, usually many at once
@@ -82,21 +85,12 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
     let Some(strategy) = DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"])) else {
         return;
     };
-    let replicas = hpas.replicas(inv, w);
-    let scale = replicas.max;
-    if scale == 0 {
+    let (scale, count) = hpas.replicas(inv, w).running();
+    // One replica is IPF404's: there the restart takes the whole workload down, or nothing.
+    if scale <= 1 {
         return;
     }
-    let (count, scale_text) = match &replicas.source {
-        ReplicaSource::Autoscaler { name, .. } => {
-            let count = format!(
-                "{scale} {} (maxReplicas of HorizontalPodAutoscaler {name})",
-                if scale == 1 { "replica" } else { "replicas" }
-            );
-            (count.clone(), format!("at {count}"))
-        }
-        _ => (replicas.to_string(), format!("of {replicas}")),
-    };
+    let scale_text = format!("at {count}");
     let rolling = strategy_path.clone().key("rollingUpdate");
     match strategy {
         DeploymentStrategy::Recreate => {

@@ -1,41 +1,67 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
-use crate::model::disruption::ReplicaSource;
+use crate::model::disruption::{resolve_fenceposts, DeploymentStrategy, ReplicaSource};
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
 crate::declare_rule! {
     /// ## What it does
-    /// Reports Deployments, StatefulSets and ReplicaSets whose pods get a sidecar and that run
-    /// exactly one replica: `spec.replicas: 1`, no `spec.replicas` (Kubernetes defaults it to
-    /// 1), or a HorizontalPodAutoscaler targeting the workload with `minReplicas` 1 (its
-    /// default). An HPA whose `minReplicas` is 2 or more wins over `spec.replicas: 1`.
-    /// Workloads scaled to 0, bare Pods, Jobs and DaemonSets are not reported.
+    /// Reports workloads whose pods get a sidecar, that run exactly one replica, and whose
+    /// restart for the new proxy really leaves nothing serving:
+    ///
+    /// - a Deployment with `strategy: Recreate`, which stops the pod before it starts the new
+    ///   one;
+    /// - a RollingUpdate Deployment that cannot surge: at one replica `maxSurge` (rounded up)
+    ///   comes out 0 and `maxUnavailable` (rounded down) 1, so the old pod goes first;
+    /// - a StatefulSet: its rolling update deletes the pod and only then creates the new one
+    ///   (whatever `podManagementPolicy`), and with `OnDelete` someone deletes it by hand;
+    /// - a bare ReplicaSet: its pod is replaced only by deleting it.
+    ///
+    /// One replica means `spec.replicas: 1` or absent (Kubernetes defaults it to 1), or a
+    /// HorizontalPodAutoscaler that runs it at 1: its current count when the input shows it
+    /// (read from a cluster), else its `minReplicas`.
+    ///
+    /// A RollingUpdate Deployment that surges — the default `25%`/`25%` at one replica gives
+    /// `maxSurge` 1 and `maxUnavailable` 0 — is **not** reported: `kubectl rollout restart`
+    /// starts the new pod and waits for it to be ready before it stops the old one, so the
+    /// upgrade's restart costs nothing. Its pod is still the only one when a node is drained
+    /// (an eviction deletes it before a replacement runs), but that is true of every
+    /// single-replica workload at every node drain, an Istio upgrade does not drain nodes, and
+    /// a PodDisruptionBudget cannot help one replica (it would only block the drain): it is
+    /// not a finding about the upgrade. Workloads scaled to 0, bare Pods, Jobs and DaemonSets
+    /// are not reported either.
     ///
     /// ## Why it matters during an upgrade
-    /// Every sidecar workload is restarted to pick up the new proxy. With one replica there
-    /// is nothing to serve while the single pod is replaced (StatefulSets and `Recreate`
-    /// Deployments stop it first), and a node drain evicts it outright.
+    /// Every sidecar workload is restarted to pick up the new proxy. For the workloads above
+    /// that restart is an outage: from the moment the old pod stops until the new pod (and
+    /// its new sidecar) is ready, nothing serves.
     ///
     /// ## Example that fires
-    /// A Deployment in an `istio-injection=enabled` namespace with `replicas: 1`.
+    /// A Deployment in an `istio-injection=enabled` namespace with `replicas: 1` and
+    /// `strategy: {type: Recreate}`; a single-replica StatefulSet.
     ///
     /// ## Example that does not fire
+    /// A Deployment with `replicas: 1` and no strategy (the default rolling update surges);
     /// `replicas: 1` with an HPA `minReplicas: 2` targeting it; any workload in a namespace
     /// without injection.
     ///
     /// ## Fix
-    /// Run at least two replicas: `spec.replicas: 2` (unsafe: it doubles the workload's
-    /// resource use and some singletons must stay single), or raise the HPA's `minReplicas`
-    /// (shown, not applied: the HPA is another object).
+    /// For a Deployment that cannot surge: `maxSurge: 1` and `maxUnavailable: 0`, and
+    /// `type: RollingUpdate` for `Recreate` (unsafe: `Recreate` and `maxSurge: 0` are often
+    /// chosen for a volume or host port only one pod can hold, where a surge pod never starts). For a StatefulSet or ReplicaSet the fix is advice only:
+    /// it never scales a stateful workload by itself — plan the restart as downtime, or run
+    /// more replicas where the application supports it (databases need their own replication
+    /// first). When an HPA owns the count, raise its `minReplicas` (shown, not applied).
     ///
     /// ## References
-    /// - Istio upgrade docs, keeping capacity during restarts: <https://istio.io/latest/docs/setup/upgrade/canary/>
+    /// - Deployment rolling update (`maxSurge`, `maxUnavailable`): <https://kubernetes.io/docs/concepts/workloads/controllers/deployment/#rolling-update-deployment>
+    /// - StatefulSet rolling updates: <https://kubernetes.io/docs/concepts/workloads/controllers/statefulset/#rolling-updates>
     /// - Disruptions: <https://kubernetes.io/docs/concepts/workloads/pods/disruptions/>
+    /// - Istio upgrade docs, keeping capacity during restarts: <https://istio.io/latest/docs/setup/upgrade/canary/>
     code: "IPF404",
     name: "single-replica-meshed-workload",
     severity: Warning,
-    summary: "A meshed workload runs one replica, so every sidecar restart is an outage",
+    summary: "A meshed workload runs one replica and its restart for the new proxy stops it before a replacement is ready",
     fixable: true,
     reads: ["Deployment", "StatefulSet", "ReplicaSet", "HorizontalPodAutoscaler", "Namespace", "MutatingWebhookConfiguration"],
 }
@@ -54,24 +80,93 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         let replicas = hpas.replicas(inv, w);
-        if replicas.min != 1 {
+        let (running, count) = replicas.running();
+        if running != 1 {
             continue;
         }
-        let message = format!(
-            "runs {replicas}: while its only pod restarts to pick up the new proxy, nothing serves"
-        );
-        let field = FieldPath::parse("/spec/replicas");
-        let fix = match &replicas.source {
-            ReplicaSource::Autoscaler { name, .. } => Fix::display_only(format!(
-                "set minReplicas: 2 on HorizontalPodAutoscaler {name} (it owns the replica count)"
-            )),
-            _ => Fix::unsafe_(
-                "run two replicas: replicas: 2",
-                vec![Edit::Set {
-                    path: field.clone(),
-                    value: 2.into(),
-                }],
+        let o = inv.object(w.object);
+        let replicas_field = FieldPath::parse("/spec/replicas");
+        let hpa_fix = match &replicas.source {
+            ReplicaSource::Autoscaler { name, .. } => Some(Fix::display_only(format!(
+                "set minReplicas: 2 on HorizontalPodAutoscaler {name} (it owns the replica count), if the application can run twice"
+            ))),
+            _ => None,
+        };
+        let strategy = FieldPath::parse("/spec/strategy");
+        let rolling = strategy.clone().key("rollingUpdate");
+        let surge_edits = || {
+            vec![
+                Edit::Set {
+                    path: rolling.clone().key("maxSurge"),
+                    value: 1.into(),
+                },
+                Edit::Set {
+                    path: rolling.clone().key("maxUnavailable"),
+                    value: 0.into(),
+                },
+            ]
+        };
+        let (field, message, fix) = match w.kind {
+            WorkloadKind::Deployment => {
+                match DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"])) {
+                    // Not admitted by the API server; nothing to roll out.
+                    None => continue,
+                    Some(DeploymentStrategy::Recreate) => {
+                        let mut edits = vec![Edit::Set {
+                            path: strategy.clone().key("type"),
+                            value: "RollingUpdate".into(),
+                        }];
+                        edits.extend(surge_edits());
+                        (
+                            strategy.key("type"),
+                            format!("runs {count} with strategy Recreate: the restart that picks up the new proxy stops its only pod before the new one starts, so nothing serves until the new pod is ready"),
+                            Fix::unsafe_(
+                                "start the new pod before stopping the old one: type RollingUpdate, maxSurge: 1, maxUnavailable: 0 (not where the pod needs a volume only one pod can mount)",
+                                edits,
+                            ),
+                        )
+                    }
+                    Some(DeploymentStrategy::RollingUpdate {
+                        max_surge,
+                        max_unavailable,
+                    }) => {
+                        let posts = resolve_fenceposts(max_surge, max_unavailable, 1);
+                        if posts.surge > 0 {
+                            // The rollout starts the new pod first: not an outage.
+                            continue;
+                        }
+                        (
+                            rolling.clone().key("maxSurge"),
+                            format!("runs {count} with rollingUpdate maxSurge {max_surge} and maxUnavailable {max_unavailable}: the restart that picks up the new proxy stops its only pod before the new one is ready, so nothing serves meanwhile"),
+                            // maxSurge 0 is often chosen for a volume or host port that one
+                            // pod holds at a time; a surge pod would then never start.
+                            Fix::unsafe_(
+                                "start the new pod before stopping the old one: maxSurge: 1, maxUnavailable: 0 (not where the pod holds a volume or host port alone)",
+                                surge_edits(),
+                            ),
+                        )
+                    }
+                }
+            }
+            WorkloadKind::StatefulSet => (
+                replicas_field,
+                format!("runs {count} as a StatefulSet: the restart that picks up the new proxy deletes its only pod before the new one is created, so nothing serves until it is ready"),
+                Fix::display_only(
+                    "plan the restart as downtime, or run more replicas where the application supports it (a database needs its own replication first)",
+                ),
             ),
+            _ => (
+                replicas_field,
+                format!("runs {count} as a ReplicaSet without a Deployment: its pod picks up the new proxy only when it is deleted, and nothing serves until the replacement is ready"),
+                Fix::display_only(
+                    "manage it with a Deployment that surges (maxSurge: 1, maxUnavailable: 0), or plan the restart as downtime",
+                ),
+            ),
+        };
+        let fix = match (w.kind, hpa_fix) {
+            // Surging is the fix for a Deployment; the HPA's floor is the fix elsewhere.
+            (WorkloadKind::Deployment, _) | (_, None) => fix,
+            (_, Some(hpa_fix)) => hpa_fix,
         };
         sink.object(w.object, field, message).with_fix(fix);
     }
