@@ -1,105 +1,65 @@
-//! Calendar dates (`YYYY-MM-DD`, proleptic Gregorian, no time zone), enough to compare the
-//! run date with release and end-of-life dates. A whole date-time crate for that is not
-//! worth its weight.
+//! Calendar dates (`YYYY-MM-DD`, no time zone): the run date, release and end-of-life dates,
+//! and suppression expiry dates all use this one type, a `jiff` civil date.
 
 use std::fmt;
 
+use jiff::civil;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub year: i32,
-    pub month: u8,
-    pub day: u8,
-}
+pub struct Date(civil::Date);
 
 /// The environment variable that overrides the run date (tests, reproducible reports).
 pub const TODAY_VAR: &str = "ISTIO_PREFLIGHT_TODAY";
 
 impl Date {
-    /// Parses `2026-07-01`; rejects days that do not exist (`2026-02-30`).
-    pub fn parse(text: &str) -> Option<Date> {
+    /// Parses `2026-07-01` (exactly four, two and two digits); a day the month does not have
+    /// (`2026-02-30`) is an error that says so.
+    pub fn parse(text: &str) -> Result<Date, String> {
+        let shape = || format!("{text:?} is not a date like 2026-07-01");
         let mut parts = text.trim().splitn(3, '-');
-        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
-        if y.len() != 4 || m.len() != 2 || d.len() != 2 {
-            return None;
-        }
-        let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if !(all_digits(y) && all_digits(m) && all_digits(d)) {
-            return None;
-        }
-        let date = Date {
-            year: y.parse().ok()?,
-            month: m.parse().ok()?,
-            day: d.parse().ok()?,
+        let (y, m, d) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(y), Some(m), Some(d)) => (y, m, d),
+            _ => return Err(shape()),
         };
-        (date.month >= 1 && date.month <= 12 && date.day >= 1 && date.day <= date.month_len())
-            .then_some(date)
-    }
-
-    fn is_leap(year: i32) -> bool {
-        (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-    }
-
-    fn month_len(&self) -> u8 {
-        match self.month {
-            2 if Date::is_leap(self.year) => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if !(digits(y, 4) && digits(m, 2) && digits(d, 2)) {
+            return Err(shape());
         }
-    }
-
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    pub fn from_days_since_epoch(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
-    }
-
-    /// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
-    pub fn days_since_epoch(&self) -> i64 {
-        let y = i64::from(self.year) - i64::from(self.month <= 2);
-        let era = y.div_euclid(400);
-        let yoe = y.rem_euclid(400);
-        let m = i64::from(self.month);
-        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
-    }
-
-    /// Days from `self` to `other` (positive when `other` is later).
-    pub fn days_until(&self, other: &Date) -> i64 {
-        other.days_since_epoch() - self.days_since_epoch()
+        let number = |s: &str| s.parse::<i8>().unwrap_or(0);
+        let year = y.parse::<i16>().map_err(|_| shape())?;
+        civil::Date::new(year, number(m), number(d))
+            .map(Date)
+            .map_err(|e| format!("{text:?} is not a date: {e}"))
     }
 
     /// Today in UTC from the system clock.
     pub fn today_utc() -> Date {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        Date::from_days_since_epoch(secs.div_euclid(86_400))
+        Date(
+            jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date(),
+        )
     }
 
     /// The run date: `ISTIO_PREFLIGHT_TODAY` when set, else today (UTC).
     pub fn run_date() -> Result<Date, String> {
         match std::env::var(TODAY_VAR) {
-            Ok(text) => Date::parse(&text)
-                .ok_or_else(|| format!("{TODAY_VAR}={text:?} is not a date like 2026-07-01")),
+            Ok(text) => Date::parse(&text).map_err(|e| format!("{TODAY_VAR}: {e}")),
             Err(_) => Ok(Date::today_utc()),
         }
+    }
+
+    /// Days from `self` to `other` (positive when `other` is later).
+    pub fn days_until(&self, other: &Date) -> i64 {
+        self.0
+            .until(other.0)
+            .map_or(0, |span| i64::from(span.get_days()))
     }
 }
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        write!(f, "{}", self.0)
     }
 }
 
@@ -110,30 +70,48 @@ mod tests {
     #[test]
     fn parses_and_rejects() {
         let d = Date::parse("2026-07-01").unwrap();
-        assert_eq!((d.year, d.month, d.day), (2026, 7, 1));
         assert_eq!(d.to_string(), "2026-07-01");
-        assert!(Date::parse("2024-02-29").is_some());
-        assert!(Date::parse("2026-02-29").is_none());
-        assert!(Date::parse("2026-13-01").is_none());
-        assert!(Date::parse("2026-7-1").is_none());
-        assert!(Date::parse("26-07-01").is_none());
-        assert!(Date::parse("tomorrow").is_none());
-        assert!(Date::parse("+026-07-01").is_none());
+        assert!(Date::parse("2024-02-29").is_ok());
+        assert!(Date::parse(" 2026-07-01\n").is_ok());
+        for text in [
+            "2026-13-01",
+            "2026-00-10",
+            "2026-7-1",
+            "26-07-01",
+            "tomorrow",
+            "+026-07-01",
+            "2026-07-01T00:00",
+            "2026-07",
+        ] {
+            assert!(Date::parse(text).is_err(), "{text}");
+        }
+        let e = Date::parse("2999-02-30").unwrap_err();
+        assert!(e.starts_with("\"2999-02-30\" is not a date: "), "{e}");
+        assert!(e.contains("day"), "{e}");
+        assert!(Date::parse("2026-02-29").is_err());
+        assert!(Date::parse("2026-04-31").is_err());
     }
 
     #[test]
-    fn day_numbers_round_trip() {
-        assert_eq!(Date::from_days_since_epoch(0).to_string(), "1970-01-01");
-        assert_eq!(
-            Date::from_days_since_epoch(20_454).to_string(),
-            "2026-01-01"
-        );
-        for days in [-1000, 0, 59, 60, 365, 11_016, 20_454, 30_000] {
-            assert_eq!(Date::from_days_since_epoch(days).days_since_epoch(), days);
-        }
+    fn days_between_dates() {
         let a = Date::parse("2026-06-24").unwrap();
         let b = Date::parse("2026-07-01").unwrap();
         assert_eq!(a.days_until(&b), 7);
+        assert_eq!(b.days_until(&a), -7);
+        let leap = Date::parse("2024-02-28").unwrap();
+        assert_eq!(leap.days_until(&Date::parse("2024-03-01").unwrap()), 2);
+        assert_eq!(
+            Date::parse("1970-01-01")
+                .unwrap()
+                .days_until(&Date::parse("2026-01-01").unwrap()),
+            20_454
+        );
         assert!(a < b);
+    }
+
+    #[test]
+    fn the_clock_gives_a_plausible_date() {
+        let today = Date::today_utc();
+        assert!(Date::parse("2025-01-01").unwrap() < today, "{today}");
     }
 }
