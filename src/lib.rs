@@ -101,6 +101,7 @@ pub fn findings(settings: &Settings) -> Result<Report, String> {
     let runnable = analyze::runnable(&selected, &inventory, &settings.selection);
     let cx = Context {
         today: settings.today,
+        release: release::data(),
         inventory: &inventory,
         upgrade: &settings.upgrade,
         read_problems: &loaded.problems,

@@ -106,6 +106,45 @@ pub struct UpgradeFacts {
 }
 
 impl Report {
+    /// A finding's identity, independent of where it sits in the file: rule + object identity
+    /// (apiVersion, kind, namespace, name) + field path. Findings about a file rather than an
+    /// object (a document that does not parse) use the file's repository path and the message
+    /// with its digits removed, since those digits are line numbers. Used for SARIF
+    /// `partialFingerprints` and for baselines.
+    pub fn fingerprint(&self, d: &Diagnostic) -> String {
+        let field = d.field().map(ToString::to_string).unwrap_or_default();
+        match d.object() {
+            Some(id) => {
+                let o = self.inventory.object(id);
+                let mut parts = vec![
+                    d.code,
+                    o.api_version(),
+                    o.kind(),
+                    o.namespace(),
+                    o.name(),
+                    &field,
+                ];
+                // A base under two overlays is one finding per overlay: the overlay is part
+                // of the identity (only for built objects, so other fingerprints stay as
+                // they were).
+                let estate = self.estate_of(d);
+                parts.extend(estate.as_deref());
+                fnv_fingerprint(&parts)
+            }
+            None => {
+                let path = self
+                    .location(d)
+                    .map(|l| {
+                        self.repo_path(l.file)
+                            .unwrap_or_else(|| l.file.path.clone())
+                    })
+                    .unwrap_or_default();
+                let message: String = d.message.chars().filter(|c| !c.is_ascii_digit()).collect();
+                fnv_fingerprint(&[d.code, &path, &message])
+            }
+        }
+    }
+
     pub fn location(&self, d: &Diagnostic) -> Option<Location<'_>> {
         match &d.subject {
             Subject::File { file, span } => Some(Location {
@@ -260,4 +299,16 @@ impl Report {
             Origin::File { .. } | Origin::Cluster => None,
         }
     }
+}
+
+/// FNV-1a, 64 bits: stable across platforms and Rust versions, unlike std's hasher.
+fn fnv_fingerprint(parts: &[&str]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain(std::iter::once(0)) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{hash:016x}")
 }

@@ -74,18 +74,6 @@ fn rule_descriptor(rule: &Rule) -> Value {
     })
 }
 
-/// FNV-1a, 64 bits: stable across platforms and Rust versions, unlike std's hasher.
-pub fn fingerprint(parts: &[&str]) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0)) {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    format!("{hash:016x}")
-}
-
 /// The most results GitHub code scanning accepts in one run; a bigger file is rejected.
 pub const MAX_RESULTS: usize = 25_000;
 
@@ -140,45 +128,6 @@ pub fn uri_path(path: &str) -> String {
     out
 }
 
-/// A finding's identity, independent of where it sits in the file: rule + object identity
-/// (apiVersion, kind, namespace, name) + field path. Findings about a file rather than an
-/// object (a document that does not parse) use the file's repository path and the message
-/// with its digits removed, since those digits are line numbers. Used for SARIF
-/// `partialFingerprints` and for baselines.
-pub fn diagnostic_fingerprint(report: &Report, d: &Diagnostic) -> String {
-    let field = d.field().map(ToString::to_string).unwrap_or_default();
-    match d.object() {
-        Some(id) => {
-            let o = report.inventory.object(id);
-            let mut parts = vec![
-                d.code,
-                o.api_version(),
-                o.kind(),
-                o.namespace(),
-                o.name(),
-                &field,
-            ];
-            // A base under two overlays is one finding per overlay: the overlay is part of
-            // the identity (only for built objects, so other fingerprints stay as they were).
-            let estate = report.estate_of(d);
-            parts.extend(estate.as_deref());
-            fingerprint(&parts)
-        }
-        None => {
-            let path = report
-                .location(d)
-                .map(|l| {
-                    report
-                        .repo_path(l.file)
-                        .unwrap_or_else(|| l.file.path.clone())
-                })
-                .unwrap_or_default();
-            let message: String = d.message.chars().filter(|c| !c.is_ascii_digit()).collect();
-            fingerprint(&[d.code, &path, &message])
-        }
-    }
-}
-
 fn result(
     report: &Report,
     d: &Diagnostic,
@@ -220,7 +169,7 @@ fn result(
         "level": level(d.severity),
         "message": {"text": message},
         "locations": [Value::Object(location)],
-        "partialFingerprints": {"istioPreflight/v1": diagnostic_fingerprint(report, d)},
+        "partialFingerprints": {"istioPreflight/v1": report.fingerprint(d)},
     });
     if let Some(i) = rule_index {
         r["ruleIndex"] = i.into();

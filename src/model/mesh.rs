@@ -116,6 +116,32 @@ pub enum Source {
     InjectorValues { object: ObjectId },
 }
 
+impl Source {
+    /// Where a proxy setting came from, in words; `field` names the setting (`terminationDrainDuration`).
+    pub fn describe(&self, inv: &super::Inventory, field: &str) -> String {
+        match self {
+            Source::Default => "Istio's default".to_string(),
+            Source::MeshConfig { object } => {
+                let o = inv.object(*object);
+                format!(
+                    "meshConfig.defaultConfig.{field} in ConfigMap {}/{}",
+                    o.namespace(),
+                    o.name()
+                )
+            }
+            Source::Annotation => "the pod's proxy.istio.io/config annotation".to_string(),
+            Source::InjectorValues { object } => {
+                let o = inv.object(*object);
+                format!(
+                    "values.global.proxy.{field} in ConfigMap {}/{}",
+                    o.namespace(),
+                    o.name()
+                )
+            }
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Setting<T> {
     pub value: T,

@@ -170,6 +170,47 @@ pub enum Staleness {
     },
 }
 
+impl Staleness {
+    /// What is wrong with a webhook entry, in words.
+    pub fn describe(&self, entry: &WebhookEntry) -> String {
+        let svc = entry
+            .service
+            .as_ref()
+            .map_or(String::new(), |s| format!("{}/{}", s.namespace, s.name));
+        match self {
+            Staleness::MissingService => format!(
+                "webhook {} calls Service {svc}, which is not in the input (other Services of {} are)",
+                entry.name,
+                entry.service.as_ref().map_or("", |s| s.namespace.as_str())
+            ),
+            Staleness::MissingPort { ports } => format!(
+                "webhook {} calls port {} of Service {svc}, which only exposes {}",
+                entry.name,
+                entry.service.as_ref().map_or(443, |s| s.port),
+                ports.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+            ),
+            Staleness::MissingControlPlane { revision, present } => format!(
+                "webhook {} serves revision `{revision}` through Service {svc}, but no istiod of that revision is in the input (revisions there: {})",
+                entry.name,
+                present.join(", ")
+            ),
+        }
+    }
+}
+
+/// `; b, c do too` after the first of several stale entries, else nothing.
+pub fn also_stale(found: &[(&WebhookEntry, Staleness)]) -> String {
+    if found.len() < 2 {
+        return String::new();
+    }
+    let names: Vec<&str> = found[1..].iter().map(|(e, _)| e.name.as_str()).collect();
+    format!(
+        "; {} {} too",
+        names.join(", "),
+        if names.len() == 1 { "does" } else { "do" }
+    )
+}
+
 /// Decides staleness only from what the input can prove: a GitOps repository that holds the
 /// webhooks but not the control plane's Services says nothing about whether they exist.
 pub struct StaleCheck<'a> {
@@ -235,25 +276,18 @@ impl<'a> StaleCheck<'a> {
 
 /// A sidecar injector: labelled with a revision or `app: sidecar-injector`, or with a webhook
 /// named like Istio's (`namespace.sidecar-injector.istio.io`, `sidecar-injector.istio.io`).
-/// The fix for a configuration whose webhooks call Services that are gone: delete it when
+/// The remedy for a configuration whose webhooks call Services that are gone: delete it when
 /// every webhook is stale (`resource` is `mutatingwebhookconfiguration` or
 /// `validatingwebhookconfiguration`), else repoint or remove the stale ones.
-pub fn leftover_fix(
-    resource: &str,
-    config: &str,
-    stale: &[&str],
-    calls: usize,
-) -> crate::diagnostic::Fix {
+pub fn leftover_remedy(resource: &str, config: &str, stale: &[&str], calls: usize) -> String {
     if stale.len() == calls {
-        crate::diagnostic::Fix::display_only(format!(
-            "delete the leftover configuration: kubectl delete {resource} {config}"
-        ))
+        format!("delete the leftover configuration: kubectl delete {resource} {config}")
     } else {
-        crate::diagnostic::Fix::display_only(format!(
+        format!(
             "point {} at an existing istiod Service, or remove {} from {config}",
             stale.join(", "),
             if stale.len() == 1 { "it" } else { "them" },
-        ))
+        )
     }
 }
 

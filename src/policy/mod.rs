@@ -12,7 +12,6 @@ use std::path::Path;
 pub mod baseline;
 
 use crate::diagnostic::Diagnostic;
-use crate::emit::sarif::diagnostic_fingerprint;
 use crate::load::files::Note;
 use crate::model::date::Date;
 use crate::model::Object;
@@ -127,7 +126,7 @@ fn in_scope(report: &Report, config: &Config, s: &crate::settings::config::Suppr
 /// The baseline entry of a finding.
 pub fn baseline_entry(report: &Report, d: &Diagnostic) -> Entry {
     Entry {
-        fingerprint: diagnostic_fingerprint(report, d),
+        fingerprint: report.fingerprint(d),
         code: d.code.to_string(),
         object: d
             .object()
@@ -165,7 +164,7 @@ pub fn apply_baseline(report: &mut Report, baseline: &Baseline, shown: &str) {
     let before = diagnostics.len();
     let mut kept = Vec::with_capacity(diagnostics.len());
     for d in diagnostics {
-        let fp = diagnostic_fingerprint(report, &d);
+        let fp = report.fingerprint(&d);
         match budget.get_mut(fp.as_str()) {
             Some(n) if *n > 0 => *n -= 1,
             _ => kept.push(d),

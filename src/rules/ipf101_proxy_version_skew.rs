@@ -47,9 +47,6 @@ crate::declare_rule! {
     reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
 
-/// The data plane may trail its control plane by this many minors (Istio's skew policy).
-const MAX_PROXY_BEHIND: i64 = 1;
-
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mesh = &inv.mesh;
@@ -87,15 +84,16 @@ fn check(cx: &Context, sink: &mut Sink) {
         };
         let o = inv.object(w.object);
         let behind = proxy.minors_to(cp_version);
+        let max_behind = max_proxy_behind(cx);
         let restart = restart_hint(o, w.kind);
         let message = if behind < 0 {
             Some(format!(
                 "proxy {proxy} is newer than istiod {cp_version} (revision `{}`) that serves it; a proxy must never run ahead of its control plane",
                 cp.revision
             ))
-        } else if behind > MAX_PROXY_BEHIND {
+        } else if behind > max_behind {
             Some(format!(
-                "proxy {proxy} is {behind} minor versions behind istiod {cp_version} (revision `{}`); Istio supports at most {MAX_PROXY_BEHIND}",
+                "proxy {proxy} is {behind} minor versions behind istiod {cp_version} (revision `{}`); Istio supports at most {max_behind}",
                 cp.revision
             ))
         } else {
@@ -119,11 +117,18 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 }
 
+/// How many minors the data plane may trail its control plane: Istio's skew policy, from
+/// `rules/releases.yaml` (`policy.skew.proxy`).
+fn max_proxy_behind(cx: &Context) -> i64 {
+    cx.release.policy.skew.proxy.max_minors_behind_control_plane
+}
+
 /// Skew that only the planned upgrade creates.
 fn after_upgrade(cx: &Context, proxy: &Version, revision: &str, pinned: bool) -> Option<String> {
     let target = cx.upgrade.target.as_ref()?;
     let behind = proxy.minors_to(target);
-    if behind <= MAX_PROXY_BEHIND {
+    let max_behind = max_proxy_behind(cx);
+    if behind <= max_behind {
         return None;
     }
     match cx.upgrade.strategy {
@@ -131,13 +136,13 @@ fn after_upgrade(cx: &Context, proxy: &Version, revision: &str, pinned: bool) ->
             let upgraded = cx.inventory.mesh.control_planes.len() == 1 || revision == "default";
             upgraded.then(|| {
                 format!(
-                    "after the in-place upgrade of revision `{revision}` to {target}, proxy {proxy} will be {behind} minor versions behind until it restarts; Istio supports at most {MAX_PROXY_BEHIND}"
+                    "after the in-place upgrade of revision `{revision}` to {target}, proxy {proxy} will be {behind} minor versions behind until it restarts; Istio supports at most {max_behind}"
                 )
             })
         }
         Strategy::Canary => pinned.then(|| {
             format!(
-                "the pinned proxy {proxy} keeps its version when this workload moves to the {target} revision: {behind} minor versions behind, Istio supports at most {MAX_PROXY_BEHIND}"
+                "the pinned proxy {proxy} keeps its version when this workload moves to the {target} revision: {behind} minor versions behind, Istio supports at most {max_behind}"
             )
         }),
     }

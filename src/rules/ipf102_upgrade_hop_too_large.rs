@@ -1,7 +1,6 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::Fix;
 use crate::model::Version;
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -53,7 +52,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     };
     let hops = current.minors_to(target);
-    let data = release::data();
+    let data = cx.release;
     let rule = data.policy.hop(cx.upgrade.strategy);
     if hops <= rule.max_minors_per_step {
         return;

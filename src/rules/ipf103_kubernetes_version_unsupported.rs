@@ -1,7 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Fix, Severity};
 use crate::model::{FieldPath, Version};
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -53,7 +52,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(kube) = inv.mesh.kube_version.as_ref() else {
         return;
     };
-    let data = release::data();
+    let data = cx.release;
     let Some(rel) = data.release(target) else {
         return; // IPF105 says the target is unknown to the data.
     };

@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::date::Date;
 use crate::model::Version;
-use crate::release::{self, Release, ReleaseData};
+use crate::release::{Release, ReleaseData};
 
 crate::declare_rule! {
     /// ## What it does
@@ -46,7 +46,7 @@ crate::declare_rule! {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let data = release::data();
+    let data = cx.release;
     let inv = cx.inventory;
     let mut reported_estate_current = false;
     for cp in &inv.mesh.control_planes {

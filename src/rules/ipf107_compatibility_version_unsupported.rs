@@ -2,7 +2,6 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::install::{install_values, rendered_scalar, ValuesAt};
 use crate::model::FieldPath;
-use crate::release;
 use crate::yaml::{Node, Value};
 
 crate::declare_rule! {
@@ -55,7 +54,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let Some(release) = release::data().release(target) else {
+    let Some(release) = cx.release.release(target) else {
         return;
     };
     let shipped = &release.compatibility_versions;

@@ -86,8 +86,8 @@ fn check(cx: &Context, sink: &mut Sink) {
             .count();
         let message = format!(
             "{}{}; {}",
-            problem(first, why),
-            also(&found),
+            why.describe(first),
+            webhook::also_stale(&found),
             consequence(inv, &found)
         );
         let field = match why {
@@ -106,31 +106,6 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 }
 
-pub(crate) fn problem(entry: &WebhookEntry, why: &Staleness) -> String {
-    let svc = entry
-        .service
-        .as_ref()
-        .map_or(String::new(), |s| format!("{}/{}", s.namespace, s.name));
-    match why {
-        Staleness::MissingService => format!(
-            "webhook {} calls Service {svc}, which is not in the input (other Services of {} are)",
-            entry.name,
-            entry.service.as_ref().map_or("", |s| s.namespace.as_str())
-        ),
-        Staleness::MissingPort { ports } => format!(
-            "webhook {} calls port {} of Service {svc}, which only exposes {}",
-            entry.name,
-            entry.service.as_ref().map_or(443, |s| s.port),
-            ports.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-        ),
-        Staleness::MissingControlPlane { revision, present } => format!(
-            "webhook {} serves revision `{revision}` through Service {svc}, but no istiod of that revision is in the input (revisions there: {})",
-            entry.name,
-            present.join(", ")
-        ),
-    }
-}
-
 /// Which pods a webhook's selectors take, in words.
 fn selection(entry: &WebhookEntry) -> String {
     match (
@@ -145,18 +120,6 @@ fn selection(entry: &WebhookEntry) -> String {
             entry.object_selector, entry.namespace_selector
         ),
     }
-}
-
-pub(crate) fn also(found: &[(&WebhookEntry, Staleness)]) -> String {
-    if found.len() < 2 {
-        return String::new();
-    }
-    let names: Vec<&str> = found[1..].iter().map(|(e, _)| e.name.as_str()).collect();
-    format!(
-        "; {} {} too",
-        names.join(", "),
-        if names.len() == 1 { "does" } else { "do" }
-    )
 }
 
 /// What the API server does with the pods these webhooks select, in words and with the
@@ -221,7 +184,12 @@ fn fix(
         ));
     }
     let stale: Vec<&str> = found.iter().map(|(e, _)| e.name.as_str()).collect();
-    webhook::leftover_fix("mutatingwebhookconfiguration", &config.name, &stale, calls)
+    Fix::display_only(webhook::leftover_remedy(
+        "mutatingwebhookconfiguration",
+        &config.name,
+        &stale,
+        calls,
+    ))
 }
 
 /// The newest running revision among `present`, for a suggestion.

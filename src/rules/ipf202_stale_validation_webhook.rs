@@ -1,4 +1,3 @@
-use super::ipf201_stale_injection_webhook::{also, problem};
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::webhook::{self, FailurePolicy, StaleCheck, Staleness, WebhookEntry};
@@ -120,17 +119,21 @@ fn check(cx: &Context, sink: &mut Sink) {
             )
         } else {
             let stale: Vec<&str> = found.iter().map(|(e, _)| e.name.as_str()).collect();
-            webhook::leftover_fix(
+            Fix::display_only(webhook::leftover_remedy(
                 "validatingwebhookconfiguration",
                 &config.name,
                 &stale,
                 calls,
-            )
+            ))
         };
         sink.object(
             config.object,
             field,
-            format!("{}{}; {consequence}", problem(first, why), also(&found)),
+            format!(
+                "{}{}; {consequence}",
+                why.describe(first),
+                webhook::also_stale(&found)
+            ),
         )
         .with_fix(fix);
     }

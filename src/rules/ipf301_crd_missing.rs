@@ -2,7 +2,6 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
 use crate::model::FieldPath;
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -59,7 +58,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     if istio_crds.is_empty() && !has_istiod {
         return;
     }
-    let data = release::data();
+    let data = cx.release;
     let base_fix = |version: &str| {
         Fix::display_only(format!(
             "install the Istio {version} CRDs first: helm upgrade --install istio-base istio/base -n istio-system --version {version}"

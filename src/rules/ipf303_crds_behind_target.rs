@@ -2,7 +2,6 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
 use crate::model::FieldPath;
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -45,7 +44,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let data = release::data();
+    let data = cx.release;
     let Some(wanted) = data.crds(target) else {
         return;
     };

@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::crd::is_istio_group;
 use crate::model::{FieldPath, Version};
-use crate::release::{self, reached, ReleaseData};
+use crate::release::{reached, ReleaseData};
 
 crate::declare_rule! {
     /// ## What it does
@@ -58,7 +58,7 @@ crate::declare_rule! {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let data = release::data();
+    let data = cx.release;
     let field = || FieldPath::root().key("apiVersion");
     for (id, o) in cx.inventory.objects.iter().enumerate() {
         let group = o.group();

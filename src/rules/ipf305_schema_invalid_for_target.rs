@@ -2,7 +2,6 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::is_istio_group;
 use crate::model::schema::validate_spec;
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -52,7 +51,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let data = release::data();
+    let data = cx.release;
     let Some(crds) = data.crds(target) else {
         return;
     };

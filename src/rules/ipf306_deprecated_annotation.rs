@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Inventory, Labels, ObjectId, Version, Workload};
-use crate::release::{self, reached, Annotation};
+use crate::release::{reached, Annotation};
 
 crate::declare_rule! {
     /// ## What it does
@@ -55,7 +55,7 @@ crate::declare_rule! {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let data = release::data();
+    let data = cx.release;
     let inv = cx.inventory;
     let newest = Version::parse(&data.newest().minor);
     let Some(version) = cx

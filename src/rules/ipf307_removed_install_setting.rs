@@ -85,7 +85,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     else {
         return;
     };
-    let data = &release::data().install_settings;
+    let data = &cx.release.install_settings;
     let removed = |s: &&RemovedSetting| reached(version, s.removed_in.as_deref());
     let inv = cx.inventory;
 
@@ -106,8 +106,13 @@ fn check(cx: &Context, sink: &mut Sink) {
                     ));
                 }
             }
-            for (p, msg) in removed_env(values, &["pilot", "env"], version, "spec.values.pilot.env")
-            {
+            for (p, msg) in removed_env(
+                data,
+                values,
+                &["pilot", "env"],
+                version,
+                "spec.values.pilot.env",
+            ) {
                 hits.push((base.clone().join(&p), msg, Severity::Warning));
             }
         }
@@ -122,7 +127,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         if let Some(mesh) = spec.get("meshConfig") {
             let base = spec_path.clone().key("meshConfig");
-            for (p, msg) in mesh_config(mesh, version, "spec.meshConfig.") {
+            for (p, msg) in mesh_config(data, mesh, version, "spec.meshConfig.") {
                 hits.push((base.clone().join(&p), msg, Severity::Warning));
             }
         }
@@ -137,7 +142,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
 
     for vf in cx.values {
-        for (path, message) in values_hits(vf.tree.root(), version) {
+        for (path, message) in values_hits(data, vf.tree.root(), version) {
             sink.file(vf.file, path.locate(vf.tree.root()), message)
                 .with_severity(Severity::Warning)
                 .with_fix(Fix::display_only(
@@ -162,7 +167,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .path
                 .resolve(inv.object(v.owner).root())
                 .is_some_and(|n| n.is_map());
-            for (path, message) in values_hits(v.node, version) {
+            for (path, message) in values_hits(data, v.node, version) {
                 let field = v.path.clone().join(&path);
                 let fix = if in_object {
                     Fix::unsafe_(
@@ -250,12 +255,13 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(mesh) = crate::model::mesh::mesh_config_of(o) else {
             continue;
         };
-        let mut messages: Vec<String> = mesh_config(mesh.root(), version, "")
+        let mut messages: Vec<String> = mesh_config(data, mesh.root(), version, "")
             .into_iter()
             .map(|(_, m)| m)
             .collect();
         messages.extend(
             removed_env(
+                data,
                 mesh.root(),
                 &["defaultConfig", "proxyMetadata"],
                 version,
@@ -275,8 +281,11 @@ fn check(cx: &Context, sink: &mut Sink) {
 }
 
 /// Removed settings, flags and mesh config in a Helm values tree, with the message for each.
-fn values_hits(root: Node, version: &Version) -> Vec<(FieldPath, String)> {
-    let data = &release::data().install_settings;
+fn values_hits(
+    data: &release::InstallSettings,
+    root: Node,
+    version: &Version,
+) -> Vec<(FieldPath, String)> {
     let mut hits: Vec<(FieldPath, String)> = Vec::new();
     for s in data
         .removed_values
@@ -287,9 +296,15 @@ fn values_hits(root: Node, version: &Version) -> Vec<(FieldPath, String)> {
             hits.push((p, setting_message(s, "", Surface::HelmValues)));
         }
     }
-    hits.extend(removed_env(root, &["pilot", "env"], version, "pilot.env"));
+    hits.extend(removed_env(
+        data,
+        root,
+        &["pilot", "env"],
+        version,
+        "pilot.env",
+    ));
     if let Some(mesh) = root.get("meshConfig") {
-        for (p, msg) in mesh_config(mesh, version, "meshConfig.") {
+        for (p, msg) in mesh_config(data, mesh, version, "meshConfig.") {
             hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
         }
     }
@@ -351,6 +366,7 @@ fn env_message(flag: &release::RemovedEnv, place: &str) -> String {
 
 /// Removed feature flags set under `keys` (a map of NAME: value).
 fn removed_env(
+    data: &release::InstallSettings,
     root: Node,
     keys: &[&str],
     version: &Version,
@@ -362,8 +378,7 @@ fn removed_env(
     let base = keys.iter().fold(FieldPath::root(), |p, k| p.key(k));
     env.iter()
         .filter_map(|e| {
-            let flag = release::data()
-                .install_settings
+            let flag = data
                 .removed_env
                 .iter()
                 .find(|f| f.name == e.key && reached(version, Some(&f.removed_in)))?;
@@ -373,9 +388,14 @@ fn removed_env(
 }
 
 /// MeshConfig fields that the release no longer implements.
-fn mesh_config(mesh: Node, version: &Version, prefix: &str) -> Vec<(FieldPath, String)> {
+fn mesh_config(
+    data: &release::InstallSettings,
+    mesh: Node,
+    version: &Version,
+    prefix: &str,
+) -> Vec<(FieldPath, String)> {
     let mut out = Vec::new();
-    for s in &release::data().install_settings.mesh_config {
+    for s in &data.mesh_config {
         let from = s.ignored_from.as_deref().or(s.removed_in.as_deref());
         if !reached(version, from) {
             continue;

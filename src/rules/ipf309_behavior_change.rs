@@ -5,7 +5,7 @@ use crate::diagnostic::Fix;
 use crate::model::install::find_setting;
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Inventory, ObjectId, Version};
-use crate::release::{self, reached, BehaviorChange, ReleaseData};
+use crate::release::{reached, BehaviorChange, ReleaseData};
 use crate::yaml::{Node, Value};
 
 crate::declare_rule! {
@@ -75,7 +75,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     else {
         return;
     };
-    let data = release::data();
+    let data = cx.release;
     let compatibility = compatibility_version(cx);
     for change in data.changes_between(current, target) {
         if pinned(cx, data, change, target, compatibility.as_deref()) {
@@ -600,7 +600,7 @@ mod tests {
     }
 
     fn change(id: &str) -> &'static BehaviorChange {
-        release::data()
+        crate::release::data()
             .behavior_changes
             .iter()
             .find(|c| c.id == id)

@@ -3,7 +3,7 @@ use crate::diagnostic::Fix;
 use crate::model::install::istio_chart_releases;
 use crate::model::version::{image_hub, image_name};
 use crate::model::{FieldPath, Object, Version};
-use crate::release::{self, RemovedComponent};
+use crate::release::RemovedComponent;
 use crate::yaml::Node;
 
 crate::declare_rule! {
@@ -65,7 +65,8 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let removed: Vec<&RemovedComponent> = release::data()
+    let removed: Vec<&RemovedComponent> = cx
+        .release
         .removed_apis
         .removed_components
         .iter()

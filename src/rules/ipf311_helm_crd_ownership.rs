@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::install::istio_chart_releases;
 use crate::model::{FieldPath, Object, Version};
-use crate::release::{self, reached};
+use crate::release::reached;
 
 crate::declare_rule! {
     /// ## What it does
@@ -78,14 +78,9 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let Some(change) = release::data()
-        .install_settings
-        .chart_changes
-        .iter()
-        .find(|c| {
-            c.kind.as_deref() == Some("crd_helm_ownership") && reached(target, Some(&c.release))
-        })
-    else {
+    let Some(change) = cx.release.install_settings.chart_changes.iter().find(|c| {
+        c.kind.as_deref() == Some("crd_helm_ownership") && reached(target, Some(&c.release))
+    }) else {
         return;
     };
     let inv = cx.inventory;

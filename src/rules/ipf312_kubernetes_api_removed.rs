@@ -1,7 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::{FieldPath, Version};
-use crate::release;
 
 crate::declare_rule! {
     /// ## What it does
@@ -58,7 +57,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let data = release::data();
+    let data = cx.release;
     let Some(release) = data.release(target) else {
         return;
     };

@@ -1,9 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::duration::format_duration;
-use crate::model::mesh::Source;
 use crate::model::proxy::ProxyModel;
-use crate::model::Inventory;
 
 crate::declare_rule! {
     /// ## What it does
@@ -58,37 +56,9 @@ crate::declare_rule! {
 /// Margin the fix leaves between the end of the drain and the kubelet's SIGKILL.
 const MARGIN_SECONDS: u64 = 5;
 
-pub fn describe_source(inv: &Inventory, source: &Source, field: &str) -> String {
-    match source {
-        Source::Default => "Istio's default".to_string(),
-        Source::MeshConfig { object } => {
-            let o = inv.object(*object);
-            format!(
-                "meshConfig.defaultConfig.{field} in ConfigMap {}/{}",
-                o.namespace(),
-                o.name()
-            )
-        }
-        Source::Annotation => "the pod's proxy.istio.io/config annotation".to_string(),
-        Source::InjectorValues { object } => {
-            let o = inv.object(*object);
-            format!(
-                "values.global.proxy.{field} in ConfigMap {}/{}",
-                o.namespace(),
-                o.name()
-            )
-        }
-    }
-}
-
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let proxies = ProxyModel::new(
-        inv,
-        crate::release::data(),
-        cx.values,
-        cx.upgrade.target.as_ref(),
-    );
+    let proxies = ProxyModel::new(inv, cx.release, cx.values, cx.upgrade.target.as_ref());
     for w in &inv.workloads {
         if w.has_controller_in_inventory || w.membership.sidecar_revision().is_none() {
             continue;
@@ -113,11 +83,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         let drains = format!(
             "the sidecar drains for {} (from {})",
             format_duration(drain),
-            describe_source(
-                inv,
-                &settings.termination_drain.source,
-                "terminationDrainDuration"
-            ),
+            settings
+                .termination_drain
+                .source
+                .describe(inv, "terminationDrainDuration"),
         );
         let message = if now.is_classic() {
             format!("{grace_text} but {drains}: the kubelet kills istio-proxy mid-drain and in-flight requests fail when the pod restarts")

@@ -1,4 +1,3 @@
-use super::ipf405_grace_period_shorter_than_drain::describe_source;
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::mesh::Source;
@@ -64,12 +63,7 @@ const ANNOTATION: &str = "proxy.istio.io/config";
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let proxies = ProxyModel::new(
-        inv,
-        crate::release::data(),
-        cx.values,
-        cx.upgrade.target.as_ref(),
-    );
+    let proxies = ProxyModel::new(inv, cx.release, cx.values, cx.upgrade.target.as_ref());
     for w in &inv.workloads {
         if w.has_controller_in_inventory
             || w.membership.sidecar_revision().is_none()
@@ -89,7 +83,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             Source::Default => "it is off by default".to_string(),
             ref other => format!(
                 "{} sets it to false",
-                describe_source(inv, other, "holdApplicationUntilProxyStarts")
+                other.describe(inv, "holdApplicationUntilProxyStarts")
             ),
         };
         let annotations = w.pod_metadata_path().key("annotations");

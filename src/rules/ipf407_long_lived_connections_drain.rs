@@ -136,12 +136,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
         }
     }
-    let proxies = ProxyModel::new(
-        inv,
-        crate::release::data(),
-        cx.values,
-        cx.upgrade.target.as_ref(),
-    );
+    let proxies = ProxyModel::new(inv, cx.release, cx.values, cx.upgrade.target.as_ref());
     for w in &inv.workloads {
         // Gateways are the edge, not a sidecar: their ports are named http2 by convention and
         // their restarts are IPF503's subject.

@@ -175,6 +175,8 @@ pub use crate::settings::{Strategy, Upgrade};
 pub struct Context<'a> {
     /// The run date (`ISTIO_PREFLIGHT_TODAY` overrides the clock), for end-of-life checks.
     pub today: crate::model::date::Date,
+    /// Istio release facts from `rules/` (versions, support, CRDs, removed settings).
+    pub release: &'a crate::release::ReleaseData,
     pub inventory: &'a Inventory,
     pub upgrade: &'a Upgrade,
     pub read_problems: &'a [ReadProblem],
@@ -280,6 +282,7 @@ pub(crate) fn run_rule(
     let (inventory, shape_errors) = crate::model::inventory_of(docs);
     let cx = Context {
         today: crate::model::date::Date::today_utc(),
+        release: crate::release::data(),
         inventory: &inventory,
         upgrade,
         read_problems: &[],
