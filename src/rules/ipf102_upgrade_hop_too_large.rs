@@ -44,13 +44,10 @@ crate::declare_rule! {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(target) = cx.upgrade.target.as_ref() else {
+    let Some((current, target)) = cx.current_and_target() else {
         return;
     };
     let mesh = &cx.inventory.mesh;
-    let Some(current) = mesh.current_version() else {
-        return;
-    };
     let hops = current.minors_to(target);
     let data = cx.release;
     let rule = data.policy.hop(cx.upgrade.strategy);

@@ -190,6 +190,17 @@ pub struct Context<'a> {
     pub selected_rules: &'a [&'static Rule],
 }
 
+impl Context<'_> {
+    /// The running Istio version and the planned target, when both are known: the pair the
+    /// upgrade-path rules judge.
+    pub fn current_and_target(&self) -> Option<(&crate::model::Version, &crate::model::Version)> {
+        Some((
+            self.inventory.mesh.current_version()?,
+            self.upgrade.target.as_ref()?,
+        ))
+    }
+}
+
 /// Where a rule puts its findings.
 pub struct Sink {
     rule: &'static Rule,
