@@ -244,6 +244,68 @@ pub fn resolve_fenceposts(
     Fenceposts { surge, unavailable }
 }
 
+/// How restarting a single-replica workload stops its only pod before a replacement is
+/// ready.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SoleReplicaStop {
+    /// A Deployment with `strategy: Recreate`.
+    Recreate,
+    /// A RollingUpdate Deployment whose fenceposts at one replica give no surge.
+    NoSurge {
+        max_surge: IntOrPercent,
+        max_unavailable: IntOrPercent,
+    },
+    /// A StatefulSet: it deletes the pod and only then creates the new one.
+    StatefulSet,
+    /// A ReplicaSet without a Deployment: its pod is replaced only by deleting it.
+    ReplicaSet,
+}
+
+/// A workload whose restart (the one that picks up a new proxy) is an outage by itself: it
+/// runs one pod and stops it before a replacement is ready.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SoleReplicaRestart {
+    pub replicas: Replicas,
+    pub stop: SoleReplicaStop,
+}
+
+/// Whether restarting the workload leaves nothing serving: a Deployment, StatefulSet or bare
+/// ReplicaSet that runs one replica (see [`Replicas::running`]) and cannot start the new pod
+/// first. A Deployment with a rolling update that surges (the default), a workload owned by
+/// another one in the input, a Deployment the API server would reject, and every other kind
+/// give `None`. IPF404 reports these restarts; rules about what a restart cuts (IPF407) leave
+/// them alone, since the restart stops everything anyway.
+pub fn sole_replica_restart(inv: &Inventory, w: &Workload) -> Option<SoleReplicaRestart> {
+    if w.has_controller_in_inventory {
+        return None;
+    }
+    let stop = match w.kind {
+        WorkloadKind::StatefulSet => SoleReplicaStop::StatefulSet,
+        WorkloadKind::ReplicaSet => SoleReplicaStop::ReplicaSet,
+        WorkloadKind::Deployment => {
+            let strategy = inv.object(w.object).root().at(&["spec", "strategy"]);
+            match DeploymentStrategy::from_node(strategy)? {
+                DeploymentStrategy::Recreate => SoleReplicaStop::Recreate,
+                DeploymentStrategy::RollingUpdate {
+                    max_surge,
+                    max_unavailable,
+                } => {
+                    if resolve_fenceposts(max_surge, max_unavailable, 1).surge > 0 {
+                        return None;
+                    }
+                    SoleReplicaStop::NoSurge {
+                        max_surge,
+                        max_unavailable,
+                    }
+                }
+            }
+        }
+        _ => return None,
+    };
+    let replicas = inv.autoscalers().replicas(inv, w);
+    (replicas.running().0 == 1).then_some(SoleReplicaRestart { replicas, stop })
+}
+
 /// A StatefulSet's `spec.updateStrategy` with defaults.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatefulSetStrategy {

@@ -77,6 +77,11 @@ pub struct PodSpecFacts {
     pub tolerations: Box<[Toleration]>,
 }
 
+/// The registered ports of database servers (IANA Service Name and Transport Protocol Port
+/// Number Registry: postgresql 5432, mysql 3306, mongodb 27017, redis 6379, memcache 11211),
+/// for [`Workload::is_datastore_server`].
+pub const DATASTORE_PORTS: [i32; 5] = [5432, 3306, 27017, 6379, 11211];
+
 /// What rules read of one container or init container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContainerFacts {
@@ -88,6 +93,8 @@ pub struct ContainerFacts {
     pub router_mode: bool,
     /// Some port sets `hostPort`.
     pub host_port: bool,
+    /// The `containerPort` of each declared port.
+    pub container_ports: Box<[i32]>,
     /// `None` where `resources` is absent.
     pub resources: Option<DeclaredResources>,
 }
@@ -184,11 +191,8 @@ impl From<k8s::Container> for ContainerFacts {
             image: c.image.map(String::into_boxed_str),
             restart_always: c.restart_policy.as_deref() == Some("Always"),
             router_mode: c.args.unwrap_or_default().iter().any(|a| a == "router"),
-            host_port: c
-                .ports
-                .unwrap_or_default()
-                .iter()
-                .any(|p| p.host_port.is_some()),
+            host_port: c.ports.iter().flatten().any(|p| p.host_port.is_some()),
+            container_ports: c.ports.iter().flatten().map(|p| p.container_port).collect(),
             resources: c.resources.map(|r| DeclaredResources {
                 requests: ResourceAmounts::read(r.requests.as_ref()),
                 limits: ResourceAmounts::read(r.limits.as_ref()),
@@ -285,6 +289,26 @@ impl Workload {
             .annotation("inject.istio.io/templates")
             .is_some_and(|t| t.split(',').any(|t| t.trim() == "gateway"));
         only_proxy || gateway_template || self.label("gateway.istio.io/managed").is_some()
+    }
+
+    /// A database server: every application container (an injected `istio-proxy` aside)
+    /// declares ports, all of them well-known database server ports ([`DATASTORE_PORTS`]).
+    /// Running alone, such a server makes no outbound connection when it starts: it has no
+    /// primary or peer to join, and its clients reach it only once the pod is ready.
+    pub fn is_datastore_server(&self) -> bool {
+        let mut apps = self
+            .spec
+            .containers
+            .iter()
+            .filter(|c| &*c.name != "istio-proxy")
+            .peekable();
+        apps.peek().is_some()
+            && apps.all(|c| {
+                !c.container_ports.is_empty()
+                    && c.container_ports
+                        .iter()
+                        .all(|p| DATASTORE_PORTS.contains(p))
+            })
     }
 
     pub fn annotation(&self, key: &str) -> Option<&str> {

@@ -1,6 +1,8 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
-use crate::model::disruption::{resolve_fenceposts, DeploymentStrategy, ReplicaSource};
+use crate::model::disruption::{
+    sole_replica_restart, ReplicaSource, SoleReplicaRestart, SoleReplicaStop,
+};
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
@@ -68,23 +70,14 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let hpas = inv.autoscalers();
     for w in &inv.workloads {
-        if w.has_controller_in_inventory
-            || w.membership.sidecar_revision().is_none()
-            || !matches!(
-                w.kind,
-                WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::ReplicaSet
-            )
-        {
+        if w.membership.sidecar_revision().is_none() {
             continue;
         }
-        let replicas = hpas.replicas(inv, w);
-        let (running, count) = replicas.running();
-        if running != 1 {
+        let Some(SoleReplicaRestart { replicas, stop }) = sole_replica_restart(inv, w) else {
             continue;
-        }
-        let o = inv.object(w.object);
+        };
+        let (_, count) = replicas.running();
         let replicas_field = FieldPath::parse("/spec/replicas");
         let hpa_fix = match &replicas.source {
             ReplicaSource::Autoscaler { name, .. } => Some(Fix::display_only(format!(
@@ -106,56 +99,43 @@ fn check(cx: &Context, sink: &mut Sink) {
                 },
             ]
         };
-        let (field, message, fix) = match w.kind {
-            WorkloadKind::Deployment => {
-                match DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"])) {
-                    // Not admitted by the API server; nothing to roll out.
-                    None => continue,
-                    Some(DeploymentStrategy::Recreate) => {
-                        let mut edits = vec![Edit::Set {
-                            path: strategy.clone().key("type"),
-                            value: "RollingUpdate".into(),
-                        }];
-                        edits.extend(surge_edits());
-                        (
-                            strategy.key("type"),
-                            format!("runs {count} with strategy Recreate: the restart that picks up the new proxy stops its only pod before the new one starts, so nothing serves until the new pod is ready"),
-                            Fix::unsafe_(
-                                "start the new pod before stopping the old one: type RollingUpdate, maxSurge: 1, maxUnavailable: 0 (not where the pod needs a volume only one pod can mount)",
-                                edits,
-                            ),
-                        )
-                    }
-                    Some(DeploymentStrategy::RollingUpdate {
-                        max_surge,
-                        max_unavailable,
-                    }) => {
-                        let posts = resolve_fenceposts(max_surge, max_unavailable, 1);
-                        if posts.surge > 0 {
-                            // The rollout starts the new pod first: not an outage.
-                            continue;
-                        }
-                        (
-                            rolling.clone().key("maxSurge"),
-                            format!("runs {count} with rollingUpdate maxSurge {max_surge} and maxUnavailable {max_unavailable}: the restart that picks up the new proxy stops its only pod before the new one is ready, so nothing serves meanwhile"),
-                            // maxSurge 0 is often chosen for a volume or host port that one
-                            // pod holds at a time; a surge pod would then never start.
-                            Fix::unsafe_(
-                                "start the new pod before stopping the old one: maxSurge: 1, maxUnavailable: 0 (not where the pod holds a volume or host port alone)",
-                                surge_edits(),
-                            ),
-                        )
-                    }
-                }
+        let (field, message, fix) = match stop {
+            SoleReplicaStop::Recreate => {
+                let mut edits = vec![Edit::Set {
+                    path: strategy.clone().key("type"),
+                    value: "RollingUpdate".into(),
+                }];
+                edits.extend(surge_edits());
+                (
+                    strategy.key("type"),
+                    format!("runs {count} with strategy Recreate: the restart that picks up the new proxy stops its only pod before the new one starts, so nothing serves until the new pod is ready"),
+                    Fix::unsafe_(
+                        "start the new pod before stopping the old one: type RollingUpdate, maxSurge: 1, maxUnavailable: 0 (not where the pod needs a volume only one pod can mount)",
+                        edits,
+                    ),
+                )
             }
-            WorkloadKind::StatefulSet => (
+            SoleReplicaStop::NoSurge {
+                max_surge,
+                max_unavailable,
+            } => (
+                rolling.clone().key("maxSurge"),
+                format!("runs {count} with rollingUpdate maxSurge {max_surge} and maxUnavailable {max_unavailable}: the restart that picks up the new proxy stops its only pod before the new one is ready, so nothing serves meanwhile"),
+                // maxSurge 0 is often chosen for a volume or host port that one pod holds at
+                // a time; a surge pod would then never start.
+                Fix::unsafe_(
+                    "start the new pod before stopping the old one: maxSurge: 1, maxUnavailable: 0 (not where the pod holds a volume or host port alone)",
+                    surge_edits(),
+                ),
+            ),
+            SoleReplicaStop::StatefulSet => (
                 replicas_field,
                 format!("runs {count} as a StatefulSet: the restart that picks up the new proxy deletes its only pod before the new one is created, so nothing serves until it is ready"),
                 Fix::display_only(
                     "plan the restart as downtime, or run more replicas where the application supports it (a database needs its own replication first)",
                 ),
             ),
-            _ => (
+            SoleReplicaStop::ReplicaSet => (
                 replicas_field,
                 format!("runs {count} as a ReplicaSet without a Deployment: its pod picks up the new proxy only when it is deleted, and nothing serves until the replacement is ready"),
                 Fix::display_only(

@@ -28,6 +28,14 @@ crate::declare_rule! {
     /// revision, then the pod's `proxy.istio.io/config` annotation. Gateways are skipped: the
     /// pod is the proxy, there is no application to hold.
     ///
+    /// What the hold prevents is the application's own outbound calls failing while Envoy is
+    /// not ready; inbound traffic waits anyway, as the pod is not ready before its proxy. A
+    /// single-replica database server is therefore not reported: every application container
+    /// listens only on registered database ports (PostgreSQL 5432, MySQL 3306, MongoDB 27017,
+    /// Redis 6379, Memcached 11211) and, with no primary or peer to join, it calls nothing
+    /// when it starts. With more replicas it is reported: replicas connect to each other as
+    /// they start.
+    ///
     /// ## Why it matters during an upgrade
     /// Every meshed pod restarts. Without the hold, the application container starts in
     /// parallel with its proxy; calls it makes before Envoy is ready fail, so restarts turn
@@ -40,7 +48,8 @@ crate::declare_rule! {
     /// The same Deployment upgraded to 1.27 or later on a cluster whose kubelets are all 1.33
     /// or newer (native sidecars), or with the pod annotation
     /// `proxy.istio.io/config: '{"holdApplicationUntilProxyStarts": true}'`, or mesh config
-    /// `defaultConfig: {holdApplicationUntilProxyStarts: true}`.
+    /// `defaultConfig: {holdApplicationUntilProxyStarts: true}`; a single-replica PostgreSQL
+    /// StatefulSet whose container listens only on 5432.
     ///
     /// ## Fix
     /// Set `holdApplicationUntilProxyStarts: true` mesh-wide in `meshConfig.defaultConfig`, or
@@ -73,6 +82,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         let after = proxies.after(w);
         if !after.is_classic() {
+            continue;
+        }
+        // A database server running alone calls nothing when it starts; its clients reach it
+        // through the proxy once the pod is ready, so holding it changes nothing.
+        if w.is_datastore_server() && inv.autoscalers().replicas(inv, w).running().0 == 1 {
             continue;
         }
         let hold = inv.mesh.proxy_settings(w).hold_application;

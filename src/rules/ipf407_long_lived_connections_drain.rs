@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
+use crate::model::disruption::sole_replica_restart;
 use crate::model::duration::format_duration;
 use crate::model::gateway::gateway_install;
 use crate::model::mesh::Source;
@@ -28,6 +29,12 @@ crate::declare_rule! {
     /// after the application has exited, so the drain duration does not cut its connections.
     /// When the input cannot tell classic from native, the message says so.
     ///
+    /// A workload whose restart stops its only pod before a replacement is ready (the
+    /// workloads IPF404 reports: one replica as a StatefulSet, a bare ReplicaSet, or a
+    /// Deployment that cannot surge) is not reported either: its clients lose every
+    /// connection when that pod stops, whatever the drain, so a longer drain only delays the
+    /// restart.
+    ///
     /// The protocol comes from the port as Istio reads it: `appProtocol` first (including
     /// `kubernetes.io/h2c`, `kubernetes.io/ws`, `kubernetes.io/wss`), else the port name or
     /// its prefix before the first `-` (`grpc-api`, `tcp-db`). Ports with no recognised name
@@ -51,8 +58,9 @@ crate::declare_rule! {
     /// `proxy.istio.io/config: '{"terminationDrainDuration": "60s"}'` and
     /// `terminationGracePeriodSeconds: 65`, or with `proxyMetadata:
     /// {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: "true"}`; mesh config `defaultConfig:
-    /// {terminationDrainDuration: 30s}`; a pod with a native sidecar; or a Service whose only
-    /// port is `http`.
+    /// {terminationDrainDuration: 30s}`; a pod with a native sidecar; a single-replica
+    /// StatefulSet (a database restarted is down anyway); or a Service whose only port is
+    /// `http`.
     ///
     /// ## Fix
     /// Give the workload a drain long enough for its connections to finish and a grace
@@ -157,6 +165,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         let now = proxies.now(w);
         if now.is_native() {
+            continue;
+        }
+        // Its only pod stops before a replacement is ready (IPF404): every connection ends
+        // with it whatever the drain, so a longer drain would only delay the restart.
+        if sole_replica_restart(inv, w).is_some() {
             continue;
         }
         let o = inv.object(w.object);
