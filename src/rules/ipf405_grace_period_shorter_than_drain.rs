@@ -10,7 +10,7 @@ crate::declare_rule! {
     /// the proxy's effective `terminationDrainDuration`: Istio's default of 5s, overridden by
     /// `meshConfig.defaultConfig` in the serving revision's `istio[-<rev>]` ConfigMap, then by
     /// the pod's `proxy.istio.io/config` annotation — Istio's own precedence. It fires when
-    /// the grace period does not exceed the drain. Pods whose proxy runs with
+    /// the grace period is shorter than the drain. Pods whose proxy runs with
     /// `EXIT_ON_ZERO_ACTIVE_CONNECTIONS` are skipped: that mode ignores the drain duration.
     ///
     /// It judges the pods the upgrade **terminates**: the ones running now, with the sidecar
@@ -24,6 +24,15 @@ crate::declare_rule! {
     /// input cannot tell classic from native (an `auto` control plane and no kubelet
     /// version, or no control-plane version at all) the finding is a warning that says so.
     ///
+    /// A grace period **equal** to the drain (Istio's default 5s drain with
+    /// `terminationGracePeriodSeconds: 5`) is not reported. On SIGTERM pilot-agent starts
+    /// the drain, sleeps `terminationDrainDuration` and then kills whatever Envoy still
+    /// holds (istio/istio `pkg/envoy/agent.go` `terminate`); the kubelet's SIGKILL at the
+    /// end of the grace period lands at that same moment and cuts nothing the drain would
+    /// have let finish. A longer grace period would not give the application time after the
+    /// drain either: with a classic sidecar the application gets SIGTERM together with the
+    /// proxy, and the grace period is its own shutdown budget.
+    ///
     /// ## Why it matters during an upgrade
     /// Every meshed pod restarts during an upgrade to pick up the new proxy. On SIGTERM the
     /// sidecar drains for `terminationDrainDuration`; if the kubelet's grace period runs out
@@ -34,8 +43,8 @@ crate::declare_rule! {
     /// `terminationGracePeriodSeconds` (30s).
     ///
     /// ## Example that does not fire
-    /// The same Deployment with `terminationGracePeriodSeconds: 45`, or whose running pods
-    /// have a native sidecar.
+    /// The same Deployment with `terminationGracePeriodSeconds: 35` or `45`, or whose running
+    /// pods have a native sidecar.
     ///
     /// ## Fix
     /// Raise `terminationGracePeriodSeconds` above the drain (the fix sets drain + 5s), or
@@ -48,7 +57,7 @@ crate::declare_rule! {
     code: "IPF405",
     name: "grace-period-shorter-than-drain",
     severity: Error,
-    summary: "A pod with a classic sidecar has a terminationGracePeriodSeconds that does not exceed its proxy's terminationDrainDuration",
+    summary: "A pod with a classic sidecar has a terminationGracePeriodSeconds shorter than its proxy's terminationDrainDuration",
     fixable: true,
     reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
 }
@@ -73,7 +82,8 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         let drain = settings.termination_drain.value;
         let grace = w.grace_period_seconds();
-        if (grace as f64) > drain.as_secs_f64() {
+        // Equal is fine: the SIGKILL lands as pilot-agent ends the drain and kills Envoy.
+        if (grace as f64) >= drain.as_secs_f64() {
             continue;
         }
         let grace_text = match w.spec.termination_grace_period_seconds {
