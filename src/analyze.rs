@@ -148,8 +148,11 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
 }
 
 /// Exit status for `--fail-on`: whether any finding is at or above the threshold.
-pub fn fails(diagnostics: &[Diagnostic], fail_on: Option<Severity>) -> bool {
-    fail_on.is_some_and(|t| diagnostics.iter().any(|d| d.severity >= t))
+pub fn fails<'a>(
+    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
+    fail_on: Option<Severity>,
+) -> bool {
+    fail_on.is_some_and(|t| diagnostics.into_iter().any(|d| d.severity >= t))
 }
 
 #[cfg(test)]
@@ -235,6 +238,7 @@ mod tests {
                 },
             },
             fix: None,
+            baseline_state: None,
         };
         let mut diagnostics = vec![
             at(0, 1, "b1"),

@@ -147,6 +147,15 @@ pub struct CheckArgs {
     /// Record the current findings (after suppressions) in FILE, to adopt them as known.
     #[arg(long, value_name = "FILE")]
     pub write_baseline: Option<PathBuf>,
+    /// Pre-merge mode: the same paths at git REF (the pull request's base) are the current
+    /// state. Versions there are the current ones and the working tree's the target (unless
+    /// --current/--target say otherwise); findings that already exist at REF are marked
+    /// pre-existing and do not fail the run.
+    #[arg(long, value_name = "REF", conflicts_with = "cluster")]
+    pub base: Option<String>,
+    /// With --base: findings that already existed at REF fail the run too.
+    #[arg(long, requires = "base")]
+    pub fail_on_existing: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -280,6 +289,10 @@ impl CheckArgs {
             selection,
             config,
             baseline: self.baseline.clone(),
+            base: self.base.as_ref().map(|reference| settings::Base {
+                reference: reference.clone(),
+                fail_on_existing: self.fail_on_existing,
+            }),
             today: crate::model::date::Date::run_date()?,
             limits: crate::settings::Limits::default(),
             output: Output {

@@ -101,6 +101,26 @@ impl Fix {
     }
 }
 
+/// Whether a finding was already there at the commit pre-merge mode compares with
+/// (`--base`), in SARIF's words (`baselineState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BaselineState {
+    /// Not at the base: the change brings it.
+    New,
+    /// The same finding (rule, object, field, overlay) exists at the base.
+    Unchanged,
+}
+
+impl BaselineState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BaselineState::New => "new",
+            BaselineState::Unchanged => "unchanged",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
     pub code: &'static str,
@@ -109,6 +129,8 @@ pub struct Diagnostic {
     pub message: String,
     pub subject: Subject,
     pub fix: Option<Fix>,
+    /// Set by pre-merge mode only (`--base`); rules leave it `None`.
+    pub baseline_state: Option<BaselineState>,
 }
 
 impl Diagnostic {
@@ -124,5 +146,10 @@ impl Diagnostic {
             Subject::Object { object, .. } => Some(*object),
             _ => None,
         }
+    }
+
+    /// Whether pre-merge mode found it at the base already.
+    pub fn pre_existing(&self) -> bool {
+        self.baseline_state == Some(BaselineState::Unchanged)
     }
 }

@@ -26,6 +26,7 @@ pub mod kustomize;
 pub mod load;
 pub mod model;
 pub mod policy;
+mod premerge;
 pub mod release;
 pub mod report;
 pub mod rules;
@@ -36,7 +37,6 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use cli::{CheckArgs, Command, RulesArgs, RulesFormat};
-use diagnostic::Severity;
 use model::mesh::MeshOptions;
 use model::Inventory;
 use report::Report;
@@ -83,32 +83,99 @@ pub fn check(settings: &Settings) -> Result<Report, String> {
 }
 
 /// The findings after the config file's severity overrides and suppressions, before the
-/// baseline: what a baseline records.
+/// baseline: what a baseline records. In pre-merge mode (`--base`) each finding also says
+/// whether it exists at the base commit.
 pub fn findings(settings: &Settings) -> Result<Report, String> {
     let selected = settings.selection.rules();
     prewarm_release_data();
+    let base = match &settings.base {
+        Some(b) => Some(premerge::read_base(settings, b, &selected)?),
+        None => None,
+    };
     let (mut loaded, cluster_context) = load(settings, &selected)?;
     let values = load_values(&settings.values, &mut loaded.files)?;
-    let options = MeshOptions {
-        kube_version: settings
-            .mesh
-            .kube_version
-            .clone()
-            .or_else(|| model::read_gap::server_version(&loaded.objects)),
-        ..settings.mesh.clone()
+    let mut estate = Modelled::build(loaded, values, &settings.mesh);
+    estate.cluster = cluster_context;
+    let Some(base) = base else {
+        return Ok(analyze_estate(
+            settings,
+            estate,
+            &selected,
+            &settings.upgrade,
+        ));
     };
-    let (inventory, shape_errors) = Inventory::build(loaded.objects, &options);
-    let runnable = analyze::runnable(&selected, &inventory, &settings.selection);
+    let upgrade = premerge::upgrade(settings, &base, &mut estate);
+    let mut report = analyze_estate(settings, estate, &selected, &upgrade.upgrade);
+    premerge::mark(&mut report, &base, upgrade.note);
+    Ok(report)
+}
+
+/// One estate read and modelled, ready for the rules.
+struct Modelled {
+    loaded: load::files::Loaded,
+    values: Vec<model::install::ValuesFile>,
+    options: MeshOptions,
+    inventory: Inventory,
+    shape_errors: Vec<model::workload::ShapeError>,
+    cluster: Option<String>,
+}
+
+impl Modelled {
+    /// The model stage: the inventory and mesh of what was read. The Kubernetes version
+    /// comes from `--kube-version`, else from the input.
+    fn build(
+        loaded: load::files::Loaded,
+        values: Vec<model::install::ValuesFile>,
+        mesh: &MeshOptions,
+    ) -> Modelled {
+        let mut loaded = loaded;
+        let options = MeshOptions {
+            kube_version: mesh
+                .kube_version
+                .clone()
+                .or_else(|| model::read_gap::server_version(&loaded.objects)),
+            ..mesh.clone()
+        };
+        let (inventory, shape_errors) =
+            Inventory::build(std::mem::take(&mut loaded.objects), &options);
+        Modelled {
+            loaded,
+            values,
+            options,
+            inventory,
+            shape_errors,
+            cluster: None,
+        }
+    }
+}
+
+/// The analyze and policy stages over one estate: the selected rules, sorted, then the config
+/// file's severity overrides and suppressions.
+fn analyze_estate(
+    settings: &Settings,
+    estate: Modelled,
+    selected: &[&'static rules::Rule],
+    upgrade: &settings::Upgrade,
+) -> Report {
+    let Modelled {
+        loaded,
+        values,
+        inventory,
+        shape_errors,
+        cluster,
+        ..
+    } = estate;
+    let runnable = analyze::runnable(selected, &inventory, &settings.selection);
     let cx = Context {
         today: settings.today,
         release: release::data(),
         inventory: &inventory,
-        upgrade: &settings.upgrade,
+        upgrade,
         read_problems: &loaded.problems,
         unreadable: &loaded.unreadable,
         values: &values,
         shape_errors: &shape_errors,
-        selected_rules: &selected,
+        selected_rules: selected,
     };
     let mut diagnostics = analyze::run(&runnable, &cx);
     analyze::sort(&mut diagnostics, &inventory, &loaded.files);
@@ -117,15 +184,16 @@ pub fn findings(settings: &Settings) -> Result<Report, String> {
         inventory,
         diagnostics,
         notes: loaded.notes,
-        upgrade: settings.upgrade.clone(),
+        upgrade: upgrade.clone(),
         rules: runnable,
         root: report::repo_root(),
-        cluster: cluster_context,
+        cluster,
+        base: None,
     };
     if let Some(config) = &settings.config {
         policy::apply_config(&mut report, config, settings.today);
     }
-    Ok(report)
+    report
 }
 
 /// Parses the embedded release data beside the input rather than when the first rule asks;
@@ -257,7 +325,7 @@ fn check_and_report(settings: &Settings) -> Outcome {
                 return e;
             }
             eprint!("{}", fix::summary(&report, &plan, &[], false));
-            return outcome(&report, output.fail_on);
+            return outcome(&report, settings);
         }
         let failed: Vec<(usize, String)> = plan
             .changes
@@ -285,7 +353,7 @@ fn check_and_report(settings: &Settings) -> Outcome {
             }
         }
     }
-    outcome(&report, output.fail_on)
+    outcome(&report, settings)
 }
 
 /// [`check`], writing the baseline when asked: it records the findings after suppressions
@@ -300,8 +368,16 @@ fn check_writing_baseline(settings: &Settings) -> Result<Report, String> {
     Ok(report)
 }
 
-fn outcome(report: &Report, fail_on: Option<Severity>) -> Outcome {
-    if analyze::fails(&report.diagnostics, fail_on) {
+/// The exit code's verdict. In pre-merge mode only new findings count, unless
+/// `--fail-on-existing`.
+fn outcome(report: &Report, settings: &Settings) -> Outcome {
+    let fail_on = settings.output.fail_on;
+    let existing_count = settings.base.as_ref().is_none_or(|b| b.fail_on_existing);
+    let counted = report
+        .diagnostics
+        .iter()
+        .filter(|d| existing_count || !d.pre_existing());
+    if analyze::fails(counted, fail_on) {
         Outcome::Findings
     } else {
         Outcome::Clean

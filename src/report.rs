@@ -25,6 +25,29 @@ pub struct Report {
     pub root: PathBuf,
     /// The kube context, when the objects were read from a live cluster.
     pub cluster: Option<String>,
+    /// The commit pre-merge mode compared with (`--base`).
+    pub base: Option<BaseCommit>,
+}
+
+/// The commit pre-merge mode compared with: findings carry their state against it.
+#[derive(Clone, Debug, Serialize)]
+pub struct BaseCommit {
+    /// The revision as given (`main`, `origin/main`, a commit id).
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub commit: String,
+}
+
+impl BaseCommit {
+    /// `main (1a2b3c4)`, or the short commit id when that is what was given.
+    pub fn describe(&self) -> String {
+        let short: String = self.commit.chars().take(7).collect();
+        if self.commit.starts_with(&self.reference) {
+            short
+        } else {
+            format!("{} ({short})", self.reference)
+        }
+    }
 }
 
 /// The root that code scanning and the Actions runner resolve paths against:
@@ -188,6 +211,13 @@ impl Report {
             .strip_prefix(&self.root)
             .ok()
             .map(|p| p.to_string_lossy().replace('\\', "/"))
+    }
+
+    /// With `--base`: how many findings are new and how many already exist at the base.
+    pub fn base_counts(&self) -> Option<(usize, usize)> {
+        self.base.as_ref()?;
+        let unchanged = self.diagnostics.iter().filter(|d| d.pre_existing()).count();
+        Some((self.diagnostics.len() - unchanged, unchanged))
     }
 
     pub fn counts(&self) -> Counts {

@@ -259,6 +259,7 @@ fn run_corpus_case(case: &CorpusCase) -> Vec<u8> {
                 object: id,
                 field: path,
             },
+            baseline_state: None,
             fix: Some(Fix::safe("test edit", vec![edit.clone()])),
         });
     }
@@ -538,6 +539,7 @@ fn conflicting_fixes_first_by_rule_order_wins() {
             object: 0,
             field: field.clone(),
         },
+        baseline_state: None,
         fix: Some(Fix::safe(
             "set",
             vec![Edit::Set {
@@ -772,6 +774,7 @@ fn objects_inside_a_kind_list_are_fixed_in_place() {
             object: b,
             field: field.clone(),
         },
+        baseline_state: None,
         fix: Some(Fix::safe(
             "set",
             vec![Edit::Set {
@@ -878,6 +881,7 @@ fn list_items_are_edited_one_by_one_whatever_their_style() {
                 object,
                 field: FieldPath::root(),
             },
+            baseline_state: None,
             fix: Some(Fix::safe("edit", vec![edit])),
         });
     }

@@ -87,11 +87,14 @@ fn annotation(report: &Report, d: &Diagnostic) -> String {
         .subject_name(d)
         .map(|s| format!("{s}: "))
         .unwrap_or_default();
-    let help = d
+    let mut help = d
         .fix
         .as_ref()
         .map(|f| format!("\nfix: {}", f.title))
         .unwrap_or_default();
+    if d.pre_existing() {
+        help.push_str("\npre-existing: the base commit has this finding too");
+    }
     format!(
         "::{} {}::{}",
         Kind::of(d.severity).command(),
@@ -212,6 +215,13 @@ pub fn step_summary_limited(report: &Report, limit: usize) -> String {
         report.inventory.objects.len(),
         report.file_count(),
     );
+    if let (Some(base), Some((new, unchanged))) = (&report.base, report.base_counts()) {
+        let _ = writeln!(
+            out,
+            "Compared with {}: **{new} new**, {unchanged} pre-existing.\n",
+            cell(&base.describe())
+        );
+    }
     if report.diagnostics.is_empty() {
         out.push_str("No findings.\n");
     } else {
@@ -286,12 +296,14 @@ mod tests {
                 message: "bad".into(),
                 subject: Subject::File { file: 0, span },
                 fix: None,
+                baseline_state: None,
             }],
             notes: Vec::new(),
             upgrade: Default::default(),
             rules: Vec::new(),
             root: std::env::current_dir().unwrap(),
             cluster: None,
+            base: None,
         }
     }
 

@@ -122,10 +122,13 @@ pub fn render(report: &Report, color: bool) -> String {
     let mut lone_cr: std::collections::HashMap<*const SourceFile, bool> = Default::default();
     for d in &report.diagnostics {
         let subject = report.subject_name(d);
-        let title = match &subject {
+        let mut title = match &subject {
             Some(s) => format!("{s}: {}", d.message),
             None => d.message.clone(),
         };
+        if d.pre_existing() {
+            title.push_str(" (pre-existing: also at the base)");
+        }
         let mut diag = MietteDiagnostic::new(title)
             .with_code(format!("{} {}", d.code, d.name))
             .with_severity(match d.severity {
@@ -210,6 +213,13 @@ pub fn render(report: &Report, color: bool) -> String {
             None => plural(report.file_count(), "file"),
         },
     );
+    if let (Some(base), Some((new, unchanged))) = (&report.base, report.base_counts()) {
+        let _ = writeln!(
+            out,
+            "compared with {}: {new} new, {unchanged} pre-existing",
+            base.describe()
+        );
+    }
     out
 }
 

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::{Fix, Severity};
+use crate::diagnostic::{BaselineState, Fix, Severity};
 use crate::model::{FieldPath, ObjectRef};
-use crate::report::{Counts, Estate, Report};
+use crate::report::{BaseCommit, Counts, Estate, Report};
 
 /// Bumped on any breaking change to the JSON shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -15,8 +15,19 @@ struct Output<'a> {
     tool: Tool,
     summary: Summary,
     estate: Estate,
+    /// Pre-merge mode (`--base`): the commit compared with, and how many findings are new.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    base: Option<BaseSummary<'a>>,
     diagnostics: Vec<Item<'a>>,
     notes: Vec<NoteItem>,
+}
+
+#[derive(Serialize)]
+struct BaseSummary<'a> {
+    #[serde(flatten)]
+    commit: &'a BaseCommit,
+    new: usize,
+    unchanged: usize,
 }
 
 #[derive(Serialize)]
@@ -46,6 +57,9 @@ struct Item<'a> {
     location: Option<Location>,
     field: Option<&'a FieldPath>,
     fix: Option<&'a Fix>,
+    /// With `--base`: `new`, or `unchanged` when the base commit has the same finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline_state: Option<BaselineState>,
 }
 
 #[derive(Serialize)]
@@ -84,31 +98,40 @@ pub fn render(report: &Report) -> String {
             }),
             field: d.field(),
             fix: d.fix.as_ref(),
+            baseline_state: d.baseline_state,
         })
         .collect();
-    let output = Output {
-        version: SCHEMA_VERSION,
-        tool: Tool {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        },
-        summary: Summary {
-            counts: report.counts(),
-            objects: report.inventory.objects.len(),
-            files: report.file_count(),
-        },
-        estate: report.estate(),
-        diagnostics,
-        notes: report
-            .notes
-            .iter()
-            .map(|n| NoteItem {
-                path: n.file.map(|f| report.files[f].path.clone()),
-                line: n.line,
-                message: n.message.clone(),
-            })
-            .collect(),
-    };
+    let output =
+        Output {
+            version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            summary: Summary {
+                counts: report.counts(),
+                objects: report.inventory.objects.len(),
+                files: report.file_count(),
+            },
+            estate: report.estate(),
+            base: report.base.as_ref().zip(report.base_counts()).map(
+                |(commit, (new, unchanged))| BaseSummary {
+                    commit,
+                    new,
+                    unchanged,
+                },
+            ),
+            diagnostics,
+            notes: report
+                .notes
+                .iter()
+                .map(|n| NoteItem {
+                    path: n.file.map(|f| report.files[f].path.clone()),
+                    line: n.line,
+                    message: n.message.clone(),
+                })
+                .collect(),
+        };
     let mut text = serde_json::to_string_pretty(&output).expect("report serializes");
     text.push('\n');
     text

@@ -174,6 +174,9 @@ fn result(
     if let Some(i) = rule_index {
         r["ruleIndex"] = i.into();
     }
+    if let Some(state) = d.baseline_state {
+        r["baselineState"] = state.as_str().into();
+    }
     if let Some(field) = d.field() {
         r["properties"] = json!({"field": field.to_string()});
     }

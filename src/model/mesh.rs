@@ -447,6 +447,21 @@ impl Mesh {
             .or(self.install_tag.as_ref())
     }
 
+    /// Every control-plane version the input declares (istiod images, Istio chart
+    /// releases, IstioOperator tags), oldest first, each once. Pre-merge mode compares the
+    /// base commit's with the working tree's to find the version a change upgrades to.
+    pub fn declared_versions(&self) -> Vec<&Version> {
+        let mut versions: Vec<&Version> = self
+            .control_planes
+            .iter()
+            .filter_map(|cp| cp.version.as_ref())
+            .chain(self.install_tag.as_ref())
+            .collect();
+        versions.sort_by(|a, b| a.semver.cmp(&b.semver));
+        versions.dedup();
+        versions
+    }
+
     /// The proxy image the injector of `revision` puts into pods, from the `values` of its
     /// `istio-sidecar-injector[-<rev>]` ConfigMap: (ConfigMap, hub, tag). `None` when the
     /// ConfigMap is not in the input or pins a full image in `global.proxy.image`.

@@ -149,18 +149,25 @@ impl Inventory {
         }
         inv.workloads_by_label = HashIndex::new(by_label);
         inv.workloads = workloads;
-        inv.mesh = mesh::Mesh::derive(&inv, options);
+        inv.derive_mesh(options);
+        (inv, problems)
+    }
+
+    /// Derives the mesh facts, and each workload's membership from them, again with other
+    /// options (pre-merge mode learns `--current` from the base commit after the working
+    /// tree's inventory is built).
+    pub fn derive_mesh(&mut self, options: &mesh::MeshOptions) {
+        self.mesh = mesh::Mesh::derive(self, options);
         let membership: Vec<_> = {
             use rayon::prelude::*;
-            inv.workloads
+            self.workloads
                 .par_iter()
-                .map(|w| inv.mesh.membership(&inv, w))
+                .map(|w| self.mesh.membership(self, w))
                 .collect()
         };
-        for (w, m) in inv.workloads.iter_mut().zip(membership) {
+        for (w, m) in self.workloads.iter_mut().zip(membership) {
             w.membership = m;
         }
-        (inv, problems)
     }
 
     pub fn of_kind<'a>(&'a self, kind: &str) -> impl Iterator<Item = (ObjectId, &'a Object)> + 'a {

@@ -223,6 +223,7 @@ impl Sink {
             message,
             subject,
             fix: None,
+            baseline_state: None,
         });
         self.diagnostics.last_mut().expect("just pushed")
     }

@@ -31,6 +31,8 @@ pub struct Settings {
     pub config: Option<Config>,
     /// Report only findings that are not in this baseline file.
     pub baseline: Option<PathBuf>,
+    /// Pre-merge mode (`--base REF`): the same paths at a git commit are the current state.
+    pub base: Option<Base>,
     /// The run date (`ISTIO_PREFLIGHT_TODAY`, else today in UTC): the one clock that rules
     /// and suppression expiry both read.
     pub today: Date,
@@ -46,6 +48,15 @@ pub enum Input {
     Files(Vec<PathBuf>),
     /// A live cluster, read-only.
     Cluster(ClusterTarget),
+}
+
+/// Pre-merge mode (SPEC §3a): compare with the estate at a git commit.
+#[derive(Clone, Debug)]
+pub struct Base {
+    /// The revision (branch, tag, commit id) whose tree is the current state.
+    pub reference: String,
+    /// Findings that already exist at the base fail the run too.
+    pub fail_on_existing: bool,
 }
 
 /// Which cluster to read and how long to wait (`check --cluster`, `snapshot`).
