@@ -483,6 +483,18 @@ pub struct InstallSettings {
     pub chart_changes: Vec<ChartChange>,
 }
 
+impl InstallSettings {
+    /// The chart change from which the istio-base chart templates its CRDs (`kind:
+    /// crd_helm_ownership`, 1.24): from that release `helm upgrade` of the base chart
+    /// upgrades the CRDs; before it they sit in the chart's `crds/` directory, which Helm
+    /// installs once and never upgrades.
+    pub fn crd_templates_change(&self) -> Option<&ChartChange> {
+        self.chart_changes
+            .iter()
+            .find(|c| c.kind.as_deref() == Some("crd_helm_ownership"))
+    }
+}
+
 /// A chart-level change that breaks an upgrade run with the same commands as before.
 #[derive(Debug, Deserialize)]
 pub struct ChartChange {

@@ -2,6 +2,8 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
 use crate::model::FieldPath;
+use crate::model::Version;
+use crate::release::reached;
 
 crate::declare_rule! {
     /// ## What it does
@@ -24,11 +26,20 @@ crate::declare_rule! {
     /// The same CRD from Istio 1.22 or later, or any CRD without `--target`.
     ///
     /// ## Fix
-    /// Upgrade istio-base (the CRDs) to the target release first: `helm upgrade istio-base
-    /// istio/base -n istio-system --version <target>`, then install the new istiod.
+    /// Upgrade the CRDs to the target release first, then install the new istiod. How
+    /// depends on the target's istio-base chart (`rules/install-settings.yaml`
+    /// `chart_changes`, `kind: crd_helm_ownership`): from 1.24 its templates carry the CRDs,
+    /// so `helm upgrade istio-base istio/base -n istio-system --version <target>` upgrades
+    /// them (IPF311 covers CRDs Helm does not own yet); up to 1.23 they sit in the chart's
+    /// `crds/` directory, which Helm installs once and never upgrades, so the fix says
+    /// `kubectl apply --server-side -f manifests/charts/base/crds/` from the target's
+    /// release, then `helm upgrade istio-base ... --skip-crds`, as Istio's own upgrade guide
+    /// for those releases does.
     ///
     /// ## References
     /// - Helm upgrade, CRDs first: <https://istio.io/latest/docs/setup/upgrade/helm/>
+    /// - Up to 1.23, "kubectl apply -f manifests/charts/base/crds": <https://istio.io/v1.23/docs/setup/upgrade/helm/>, <https://istio.io/v1.22/docs/ambient/upgrade/helm-upgrade/>
+    /// - Helm never upgrades a chart's `crds/` directory: <https://helm.sh/docs/chart_best_practices/custom_resource_definitions/>
     /// - Ambient upgrade ("must be upgraded prior to the deployment of a new version of the control plane"): <https://istio.io/latest/docs/ambient/upgrade/helm/>
     /// - Istio's CRD bundle: istio/istio `manifests/charts/base/files/crd-all.gen.yaml`
     /// - Release data: `rules/crds.yaml`
@@ -87,9 +98,23 @@ fn check(cx: &Context, sink: &mut Sink) {
                 wanted.source
             ),
         )
-        .with_fix(Fix::display_only(format!(
-            "helm upgrade istio-base istio/base -n istio-system --version {target} (or kubectl apply --server-side the {} CRDs) before installing istiod {target}",
-            wanted.git_ref
-        )));
+        .with_fix(Fix::display_only(upgrade_command(cx, target, &wanted.git_ref)));
+    }
+}
+
+/// How to bring the CRDs to the target's, per the target's own upgrade guide: from the
+/// release whose istio-base chart templates the CRDs, `helm upgrade` of the chart does it;
+/// before it the CRDs sit in the chart's `crds/` directory, which Helm never upgrades, so
+/// they are applied from the target's release.
+fn upgrade_command(cx: &Context, target: &Version, git_ref: &str) -> String {
+    let templated = cx
+        .release
+        .install_settings
+        .crd_templates_change()
+        .is_some_and(|c| reached(target, Some(&c.release)));
+    if templated {
+        format!("helm upgrade istio-base istio/base -n istio-system --version {target} (its templates carry the CRDs), or kubectl apply --server-side -f manifests/charts/base/files/crd-all.gen.yaml of Istio {git_ref}, before installing istiod {target}")
+    } else {
+        format!("kubectl apply --server-side -f manifests/charts/base/crds/ of Istio {git_ref} (helm upgrade istio-base leaves CRDs in the chart's crds/ directory untouched; then helm upgrade istio-base istio/base -n istio-system --version {target} --skip-crds), before installing istiod {target}")
     }
 }

@@ -78,9 +78,12 @@ fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
     };
-    let Some(change) = cx.release.install_settings.chart_changes.iter().find(|c| {
-        c.kind.as_deref() == Some("crd_helm_ownership") && reached(target, Some(&c.release))
-    }) else {
+    let Some(change) = cx
+        .release
+        .install_settings
+        .crd_templates_change()
+        .filter(|c| reached(target, Some(&c.release)))
+    else {
         return;
     };
     let inv = cx.inventory;
