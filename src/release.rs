@@ -345,6 +345,20 @@ pub struct RemovedComponent {
     pub sources: Vec<String>,
 }
 
+impl RemovedComponent {
+    /// Whether the release `version` no longer ships it.
+    pub fn removed_by(&self, version: &Version) -> bool {
+        Version::parse(&self.removed_in).is_some_and(|v| v.minors_to(version) >= 0)
+    }
+}
+
+impl RemovedApis {
+    /// The removed component with this `id` (`in-cluster-operator`).
+    pub fn component(&self, id: &str) -> Option<&RemovedComponent> {
+        self.removed_components.iter().find(|c| c.id == id)
+    }
+}
+
 /// A Kubernetes API version that the API server no longer serves from `removed_in`.
 #[derive(Debug, Deserialize)]
 pub struct KubernetesApiRemoved {

@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::install::istio_chart_releases;
 use crate::model::version::{image_hub, image_name};
-use crate::model::{FieldPath, Object, Version};
+use crate::model::{FieldPath, Object};
 use crate::release::RemovedComponent;
 use crate::yaml::Node;
 
@@ -70,7 +70,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         .removed_apis
         .removed_components
         .iter()
-        .filter(|c| Version::parse(&c.removed_in).is_some_and(|v| v.minors_to(target) >= 0))
+        .filter(|c| c.removed_by(target))
         .collect();
     if removed.is_empty() {
         return;

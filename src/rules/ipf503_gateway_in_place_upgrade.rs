@@ -9,7 +9,9 @@ crate::declare_rule! {
     /// upgraded in place together with the control plane instead of by a canary of their own:
     ///
     /// - gateways installed by `istioctl install` / IstioOperator (`istio-ingressgateway`: a
-    ///   fixed `proxyv2` image running `proxy router`), which the installer replaces in place;
+    ///   fixed `proxyv2` image running `proxy router`), which the installer replaces in place
+    ///   (the message names the in-cluster operator only for releases that still ship it:
+    ///   up to 1.23, from `rules/removed-apis.yaml` `removed_components`);
     /// - injected gateways (`image: auto` with the `gateway` injection template or an
     ///   `istio: …gateway` label, as the `istio/gateway` chart renders them) that are not pinned
     ///   to a revision: they get the `default` revision (through `istio-injection=enabled`,
@@ -76,7 +78,7 @@ fn check(cx: &Context, sink: &mut Sink) {
                         .key("containers")
                         .index(index)
                         .key("image"),
-                    format!("runs the installer-managed proxy image {image}: `istioctl upgrade` / the operator replaces it in place with the control plane, with no canary for gateway traffic"),
+                    format!("runs the installer-managed proxy image {image}: {} replaces it in place with the control plane, with no canary for gateway traffic", installers(cx)),
                 )
             }
             GatewayInstall::Injected => match &w.membership {
@@ -95,5 +97,28 @@ fn check(cx: &Context, sink: &mut Sink) {
         sink.object(w.object, field, message).with_fix(Fix::display_only(
             "pin the gateway to a revision or tag (istio/gateway chart: --set revision=<rev>) and upgrade it blue/green: a second gateway Deployment on the new revision behind the same Service, then remove the old one",
         ));
+    }
+}
+
+/// What replaces an installer-managed gateway in place: `istioctl upgrade`, and the in-cluster
+/// operator only where the release that performs the upgrade (the target, else the current
+/// one) still ships it (`rules/removed-apis.yaml` `removed_components`).
+fn installers(cx: &Context) -> String {
+    let istioctl = "`istioctl upgrade`";
+    let Some(operator) = cx.release.removed_apis.component("in-cluster-operator") else {
+        return istioctl.to_string();
+    };
+    match cx
+        .upgrade
+        .target
+        .as_ref()
+        .or(cx.inventory.mesh.current_version())
+    {
+        Some(v) if operator.removed_by(v) => istioctl.to_string(),
+        Some(_) => format!("{istioctl} / the in-cluster operator"),
+        None => format!(
+            "{istioctl} (or, before {}, the in-cluster operator)",
+            operator.removed_in
+        ),
     }
 }
