@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::mesh::Membership;
+use crate::model::workload::WorkloadKind;
 use crate::model::{FieldPath, Inventory, Labels, ObjectId, Version, Workload};
 use crate::release::{reached, Annotation};
 
@@ -17,6 +18,13 @@ crate::declare_rule! {
     /// also carries the `sidecar.istio.io/inject` label: the label wins. Annotations written
     /// by Istio's own tooling are reported as info only.
     ///
+    /// A pod annotation from the data placed on a controller's **own** metadata (a
+    /// Deployment's, StatefulSet's, DaemonSet's, ReplicaSet's, Job's or CronJob's
+    /// `metadata.annotations` instead of its pod template's) is reported as misplaced: Istio
+    /// reads pod annotations from pods only, so it does nothing there, whatever the release
+    /// (`istioctl analyze` reports IST0107 misplaced annotation beside IST0135 for
+    /// Deployments; istio/istio `pkg/config/analysis/analyzers/annotations/annotations.go`).
+    ///
     /// ## Why it matters during an upgrade
     /// An annotation the new release ignores silently stops doing its job: a stats setting,
     /// a traffic exclusion or an opt-out disappears after the workloads restart onto the new
@@ -25,6 +33,9 @@ crate::declare_rule! {
     /// ## Example that fires
     /// `sidecar.istio.io/statsCompression: "false"` on a pod template with `--target 1.29.0`
     /// (removed in 1.29: use `statsCompression` in `proxy.istio.io/config`).
+    ///
+    /// `sidecar.istio.io/inject: "false"` in a Deployment's own `metadata.annotations`
+    /// (misplaced: it never reached the pods).
     ///
     /// ## Example that does not fire
     /// `sidecar.istio.io/inject: "false"` as both label and annotation, or
@@ -41,9 +52,13 @@ crate::declare_rule! {
     /// annotation that has no effect in the target can be removed (after the old revision is
     /// gone).
     ///
+    /// A misplaced annotation gets no applied fix: moving it into the pod template changes
+    /// the pods at their next rollout (for `sidecar.istio.io/inject`, whether they are
+    /// injected), and deleting it hides what someone meant. The fix says both options.
+    ///
     /// ## References
     /// - Istio annotations: <https://istio.io/latest/docs/reference/config/annotations/>
-    /// - Analyzer messages IST0135 (deprecated) and IST0108 (unknown annotation): <https://istio.io/latest/docs/reference/config/analysis/>
+    /// - Analyzer messages IST0135 (deprecated), IST0107 (misplaced) and IST0108 (unknown annotation): <https://istio.io/latest/docs/reference/config/analysis/>
     /// - Registry: istio/api `annotation/annotations.yaml`
     /// - Release data: `rules/annotations.yaml` (each entry's `sources`)
     code: "IPF306",
@@ -96,6 +111,19 @@ fn check(cx: &Context, sink: &mut Sink) {
             }
             let moved = moving_changes_membership(inv, w, a, value);
             report(sink, w.object, &meta, a, value, version, moved.as_deref());
+        }
+        if w.kind == WorkloadKind::Pod {
+            continue;
+        }
+        let o = inv.object(w.object);
+        let own = o.annotations();
+        for a in applying
+            .iter()
+            .filter(|a| applies_to(a, "Pod") && !applies_to(a, "Any") && !applies_to(a, o.kind()))
+        {
+            if own.get(&a.name).is_some() {
+                report_misplaced(sink, w.object, o.kind(), a, version);
+            }
         }
     }
     for (id, o) in inv.objects.iter().enumerate() {
@@ -182,6 +210,68 @@ fn report(
     moving_changes_membership: Option<&str>,
 ) {
     let field = metadata.clone().key("annotations").key(&a.name);
+    let message = format!("annotation `{}` {}", a.name, standing(a, version));
+    let ineffective = a
+        .removed_in
+        .as_deref()
+        .is_some_and(|r| reached(version, Some(r)))
+        || a.ignored_from
+            .as_deref()
+            .is_some_and(|r| reached(version, Some(r)));
+    let fix = fix(
+        metadata,
+        &field,
+        a,
+        value,
+        ineffective,
+        moving_changes_membership,
+    );
+    let d = sink.object(object, field, message);
+    if a.set_by_istio {
+        d.with_severity(Severity::Info);
+    }
+    if let Some(fix) = fix {
+        d.with_fix(fix);
+    }
+}
+
+/// A pod annotation on a controller's own metadata (a Deployment's `metadata.annotations`
+/// rather than its pod template's): Istio reads pod annotations from pods only, so it does
+/// nothing there. `istioctl analyze` reports it as IST0107 (misplaced) beside IST0135.
+fn report_misplaced(
+    sink: &mut Sink,
+    object: ObjectId,
+    kind: &str,
+    a: &Annotation,
+    version: &Version,
+) {
+    let field = FieldPath::root()
+        .key("metadata")
+        .key("annotations")
+        .key(&a.name);
+    let instead = match a.replacement.as_ref() {
+        Some(r) if !a.replacement_derived => r.describe(),
+        _ => format!("`{}`", a.name),
+    };
+    let message = format!(
+        "annotation `{}` is on the {kind}'s own metadata, where Istio never reads it: it is a pod annotation and takes effect only in the pod template (istioctl analyze: IST0107 misplaced annotation); besides, it {}",
+        a.name,
+        standing(a, version)
+    );
+    let d = sink.object(object, field, message);
+    if a.set_by_istio {
+        d.with_severity(Severity::Info);
+    }
+    // Moving it into the pod template changes the pods at their next rollout (for
+    // sidecar.istio.io/inject, whether they are injected): never safe, so only said.
+    d.with_fix(Fix::display_only(format!(
+        "it does nothing here: if the pods should have it, set {instead} for them (pod annotations and labels go in spec.template.metadata), which changes them at their next rollout; otherwise delete it from the {kind}'s metadata"
+    )));
+}
+
+/// What the target makes of the annotation, its replacement and the source:
+/// `is deprecated since Istio 1.15 (still honoured in 1.30); use the label … (source)`.
+fn standing(a: &Annotation, version: &Version) -> String {
     let target = version.minor_string();
     let status = if let Some(r) = a
         .removed_in
@@ -231,29 +321,7 @@ fn report(
         .or(a.sources.first())
         .map(String::as_str)
         .unwrap_or("rules/annotations.yaml");
-    let message = format!("annotation `{}` {status}{replacement} ({source})", a.name);
-    let ineffective = a
-        .removed_in
-        .as_deref()
-        .is_some_and(|r| reached(version, Some(r)))
-        || a.ignored_from
-            .as_deref()
-            .is_some_and(|r| reached(version, Some(r)));
-    let fix = fix(
-        metadata,
-        &field,
-        a,
-        value,
-        ineffective,
-        moving_changes_membership,
-    );
-    let d = sink.object(object, field, message);
-    if a.set_by_istio {
-        d.with_severity(Severity::Info);
-    }
-    if let Some(fix) = fix {
-        d.with_fix(fix);
-    }
+    format!("{status}{replacement} ({source})")
 }
 
 fn fix(
