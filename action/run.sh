@@ -10,6 +10,8 @@
 #   INPUT_FAIL_ON      error|warning|info|never (also accepts `note` for info)
 #   INPUT_ANNOTATIONS  true|false
 #   INPUT_SARIF_FILE   where to write SARIF (default $RUNNER_TEMP/istio-preflight.sarif)
+#   INPUT_BASE         git revision for --base; empty = PULL_REQUEST_BASE_SHA; none|false = off
+#   PULL_REQUEST_BASE_SHA   github.event.pull_request.base.sha (empty outside pull requests)
 #   ISTIO_PREFLIGHT    the binary (default: istio-preflight on PATH)
 set -uo pipefail
 # Paths and arguments are words, never globs.
@@ -34,6 +36,21 @@ args=(check --fail-on "$fail_on")
 if [[ -n "${INPUT_TARGET:-}" ]]; then args+=(--target "$INPUT_TARGET"); fi
 if [[ -n "${INPUT_STRATEGY:-}" ]]; then args+=(--strategy "$INPUT_STRATEGY"); fi
 if [[ -n "${INPUT_CONFIG:-}" ]]; then args+=(--config "$INPUT_CONFIG"); fi
+case "${INPUT_BASE:-}" in
+none | false) base="" ;;
+"") base="${PULL_REQUEST_BASE_SHA:-}" ;;
+*) base="$INPUT_BASE" ;;
+esac
+if [[ -n "$base" ]]; then
+  # actions/checkout fetches one commit by default. Fetch the base commit too (it is all
+  # --base needs, not its history); when that fails, istio-preflight says what to change.
+  if ! git cat-file -e "$base^{commit}" 2>/dev/null &&
+    [[ "$(git rev-parse --is-shallow-repository 2>/dev/null)" == true ]]; then
+    echo "istio-preflight: fetching the base commit $base into the shallow checkout" >&2
+    GIT_TERMINAL_PROMPT=0 git fetch --quiet --no-tags --depth=1 origin "$base" >&2 || true
+  fi
+  args+=(--base "$base")
+fi
 read -r -d '' -a extra <<<"${INPUT_ARGS:-}" || true
 read -r -d '' -a paths <<<"${INPUT_PATHS:-.}" || true
 if [[ ${#paths[@]} -eq 0 ]]; then paths=(.); fi
@@ -46,9 +63,15 @@ rm -f "$sarif"
 code=$?
 
 findings=0
+new_findings=0
 if [[ -f "$sarif" ]]; then
   # One `"ruleId":` per result in istio-preflight's pretty-printed SARIF.
   findings="$(grep -c '"ruleId":' "$sarif" || true)"
+  if [[ -n "$base" ]]; then
+    new_findings="$(grep -c '"baselineState": "new"' "$sarif" || true)"
+  else
+    new_findings="$findings"
+  fi
 fi
 
 if [[ "$code" -le 1 && "${INPUT_ANNOTATIONS:-true}" == "true" ]]; then
@@ -60,10 +83,15 @@ if [[ -n "${GITHUB_OUTPUT:-}" ]]; then
   {
     if [[ -f "$sarif" ]]; then echo "sarif-file=$sarif"; else echo "sarif-file="; fi
     echo "findings=$findings"
+    echo "new-findings=$new_findings"
     echo "exit-code=$code"
   } >>"$GITHUB_OUTPUT"
 fi
-echo "istio-preflight: exit code $code, $findings findings, SARIF in $sarif" >&2
+if [[ -n "$base" ]]; then
+  echo "istio-preflight: exit code $code, $findings findings ($new_findings new against $base), SARIF in $sarif" >&2
+else
+  echo "istio-preflight: exit code $code, $findings findings, SARIF in $sarif" >&2
+fi
 
 if [[ "$code" -ge 2 ]]; then
   echo "::error title=istio-preflight::istio-preflight could not run (exit code $code); see the log above"

@@ -295,12 +295,26 @@ fn install_rejects_a_malformed_version() {
 /// Runs action/run.sh (the check step) the way the composite action does, with the `args`
 /// input selecting `DEMO_RULES`.
 fn check_step(s: &Scratch, paths: &str, fail_on: &str) -> (Run, String) {
+    check_step_in(&s.dir, s, paths, fail_on, &[])
+}
+
+/// [`check_step`] in `dir`, with more environment (`INPUT_BASE`, `PULL_REQUEST_BASE_SHA`).
+fn check_step_in(
+    dir: &Path,
+    s: &Scratch,
+    paths: &str,
+    fail_on: &str,
+    env: &[(&str, &str)],
+) -> (Run, String) {
     let output = s.path("github-output");
     let _ = std::fs::remove_file(&output);
     let out = Command::new("bash")
         .arg(std::env::current_dir().unwrap().join("action/run.sh"))
-        .current_dir(&s.dir)
+        .current_dir(dir)
         .env_remove("GITHUB_WORKSPACE")
+        .env_remove("INPUT_BASE")
+        .env_remove("PULL_REQUEST_BASE_SHA")
+        .envs(env.iter().copied())
         .env("ISTIO_PREFLIGHT", BIN)
         .env("INPUT_PATHS", paths)
         .env("INPUT_TARGET", "1.30.3")
@@ -390,6 +404,79 @@ fn the_check_step_writes_sarif_annotations_and_outputs() {
         1,
         "a check step that never ran fails the job"
     );
+}
+
+#[cfg(unix)]
+#[test]
+fn on_pull_requests_only_the_findings_the_change_brings_fail() {
+    let s = Scratch::new("check-step-base");
+    if common::git(&s.dir, &["init", "-q"]).is_none() {
+        eprintln!("skipped: needs git on PATH");
+        return;
+    }
+    s.demo("estate");
+    let git = |dir: &Path, args: &[&str]| common::git(dir, args).expect("git runs");
+    git(&s.dir, &["add", "-A"]);
+    git(&s.dir, &["commit", "-q", "-m", "base"]);
+    let base = git(&s.dir, &["rev-parse", "HEAD"]).trim().to_string();
+    let pr = [("PULL_REQUEST_BASE_SHA", base.as_str())];
+    let value = |outputs: &str, name: &str| {
+        outputs
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no output {name}: {outputs}"))
+    };
+
+    // The demo's errors were all there at the base: the pull request passes.
+    let (r, outputs) = check_step_in(&s.dir, &s, "estate", "error", &pr);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(value(&outputs, "findings"), "6");
+    assert_eq!(value(&outputs, "new-findings"), "0");
+    assert_eq!(value(&outputs, "exit-code"), "0");
+
+    // The change adds a Deployment with the cart's problems: IPF405 (error), IPF406.
+    let cart = s.read("estate/apps/shop/cart.yaml");
+    s.write(
+        "estate/apps/shop/basket.yaml",
+        &cart.replace("cart", "basket"),
+    );
+    let (_, outputs) = check_step_in(&s.dir, &s, "estate", "error", &pr);
+    assert_eq!(value(&outputs, "findings"), "8");
+    assert_eq!(value(&outputs, "new-findings"), "2");
+    assert_eq!(value(&outputs, "exit-code"), "1");
+    let log: Value = serde_json::from_str(&s.read("out/report.sarif")).unwrap();
+    let new: Vec<&Value> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["baselineState"] == "new")
+        .collect();
+    assert_eq!(new.len(), 2);
+    assert!(new
+        .iter()
+        .all(|r| r["message"]["text"].as_str().unwrap().contains("basket")));
+
+    // `base: none` turns it off: every finding counts.
+    let off = [pr[0], ("INPUT_BASE", "none")];
+    let (_, outputs) = check_step_in(&s.dir, &s, "estate", "error", &off);
+    assert_eq!(value(&outputs, "new-findings"), "8");
+    assert_eq!(value(&outputs, "exit-code"), "1");
+
+    // actions/checkout's default shallow clone: the step fetches the base commit itself.
+    git(&s.dir, &["add", "-A"]);
+    git(&s.dir, &["commit", "-q", "-m", "basket"]);
+    let url = format!("file://{}", s.dir.display());
+    git(&s.dir, &["clone", "-q", "--depth", "1", &url, "shallow"]);
+    let shallow = s.path("shallow");
+    let (r, outputs) = check_step_in(&shallow, &s, "estate", "error", &pr);
+    assert!(
+        r.stderr.contains("fetching the base commit"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(value(&outputs, "new-findings"), "2", "{}", r.stderr);
+    assert_eq!(value(&outputs, "exit-code"), "1");
 }
 
 #[test]

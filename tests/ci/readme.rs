@@ -119,14 +119,13 @@ fn the_workflow_example_uses_the_action_as_declared() {
         .root()
         .to_json();
     let steps = workflow["jobs"]["preflight"]["steps"].as_array().unwrap();
-    let step = steps
-        .iter()
-        .find(|s| {
-            s["uses"]
-                .as_str()
-                .is_some_and(|u| u.starts_with("istio-preflight/istio-preflight@"))
-        })
-        .expect("a step using the action");
+    let using = |action: &str| {
+        steps
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(action)))
+            .unwrap_or_else(|| panic!("a step using {action}"))
+    };
+    let step = using("istio-preflight/istio-preflight@");
     for (key, value) in step["with"].as_object().unwrap() {
         assert!(
             action["inputs"].get(key).is_some(),
@@ -136,6 +135,9 @@ fn the_workflow_example_uses_the_action_as_declared() {
             assert!(["error", "warning", "info", "never"].contains(&value.as_str().unwrap()));
         }
     }
+    // On pull requests the action compares with the base commit, which a default
+    // (one-commit) checkout does not have.
+    assert_eq!(using("actions/checkout@")["with"]["fetch-depth"], 0);
     // Third-party actions in the example are pinned too.
     for s in steps {
         if let Some(uses) = s["uses"]

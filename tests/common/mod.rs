@@ -105,3 +105,35 @@ pub fn fixture_args(dir: &Path) -> Vec<String> {
         .map(|s| s.split_whitespace().map(str::to_string).collect())
         .unwrap_or_default()
 }
+
+/// git in `dir`, isolated from the user's and the system's configuration and from any
+/// repository above `dir`'s parent. `None` when git cannot be started (tests then skip);
+/// panics when git fails.
+pub fn git(dir: &Path, args: &[&str]) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.invalid",
+        ])
+        .args([
+            "-c",
+            "init.defaultBranch=main",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CEILING_DIRECTORIES", dir.parent().unwrap_or(dir))
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
