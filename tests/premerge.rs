@@ -376,6 +376,30 @@ fn a_kustomize_overlay_at_the_base_builds_from_the_base_files() {
     );
 }
 
+#[test]
+fn the_config_excludes_apply_at_the_base_too() {
+    if !have_git() {
+        return;
+    }
+    let scratch = Scratch::new("excludes");
+    let dir = repo(
+        &scratch,
+        &[
+            (".istio-preflight.yaml", "exclude:\n  - legacy/**\n"),
+            ("legacy/shop.yaml", SHOP),
+        ],
+    );
+    // The change moves the shop out of the excluded directory: its findings were not
+    // checked at the base, so they are new.
+    std::fs::remove_dir_all(dir.join("legacy")).unwrap();
+    write(&dir, &[("apps/shop.yaml", SHOP)]);
+    let r = json(&dir, &["--base", "main", "--select", "IPF404"]);
+    assert_eq!(
+        states(&r),
+        [("IPF404".to_string(), "cart".to_string(), "new".to_string())]
+    );
+}
+
 /// Runs a check that must be a usage error (exit 2) and returns its message.
 fn usage_error(dir: &Path, args: &[&str]) -> String {
     let out = check(dir, args);
