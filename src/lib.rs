@@ -9,7 +9,10 @@
 //!          today)                         rules share   sorted
 //! ```
 //! Each stage uses only the stages to its left. `check` runs load → model → analyze →
-//! policy; the command line (`run`) adds the baseline step and the output.
+//! policy; the command line (`run`) adds the baseline step and the output. In pre-merge
+//! mode (`--base REF`, module `premerge`) the same stages run over the paths at the base
+//! commit first, and the working tree's run takes its versions and finding identities from
+//! there.
 
 pub mod alloc;
 pub mod analyze;
