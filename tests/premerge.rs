@@ -306,6 +306,46 @@ fn explicit_versions_win_and_apply_to_both_sides() {
 }
 
 #[test]
+fn a_canary_revision_the_change_adds_is_the_target() {
+    let Some((_scratch, dir)) = chart_bump("canary") else {
+        return;
+    };
+    // Instead of bumping istiod in place, the change installs a canary revision beside it.
+    let canary = ISTIOD_RELEASE
+        .replace("name: istiod\n", "name: istiod-canary\n")
+        .replace("1.25.2", "1.26.0")
+        .replace("  values:\n", "  values:\n    revision: canary\n");
+    write(
+        &dir,
+        &[
+            ("istio/istiod.yaml", ISTIOD_RELEASE),
+            ("istio/istiod-canary.yaml", &canary),
+        ],
+    );
+    let r = json(&dir, &["--base", "main"]);
+    assert_eq!(r["estate"]["upgrade"]["current"], "1.25.2");
+    assert_eq!(r["estate"]["upgrade"]["target"], "1.26.0");
+    // Each revision keeps the version it declares: the base's version is not forced on the
+    // new revision.
+    let planes: Vec<(String, String)> = r["estate"]["control_planes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cp| {
+            (
+                cp["revision"].as_str().unwrap().to_string(),
+                cp["version"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        planes.contains(&("canary".into(), "1.26.0".into()))
+            && planes.contains(&("default".into(), "1.25.2".into())),
+        "{planes:?}"
+    );
+}
+
+#[test]
 fn a_kustomize_overlay_at_the_base_builds_from_the_base_files() {
     if !have_git() {
         return;
