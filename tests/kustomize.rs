@@ -280,3 +280,68 @@ fn duplicates_are_noted_with_both_places_and_the_copy_rules_use() {
         "fixtures/kustomize/duplicates/b.yaml"
     );
 }
+
+#[test]
+fn generated_objects_are_checked_under_their_hashed_names_without_secret_values() {
+    let report = istio_preflight::check(&common::check_args(&[
+        "fixtures/kustomize/generators/overlays/merge",
+    ]))
+    .expect("checks");
+    let names: Vec<String> = report
+        .inventory
+        .objects
+        .iter()
+        .map(|o| format!("{} {}", o.kind(), o.name()))
+        .collect();
+    // Names as `kubectl kustomize` gives them: prefix, suffix, then the content hash.
+    for want in [
+        "ConfigMap prod-web-config-v1-2994h85bt7",
+        "Secret prod-web-credentials-v1-dtc7t9t42d",
+        "ConfigMap prod-web-scripts-v1",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+    let deployment = report
+        .inventory
+        .objects
+        .iter()
+        .find(|o| o.kind() == "Deployment")
+        .expect("the Deployment");
+    let env_from = FieldPath::parse("/spec/template/spec/containers/0/envFrom/0/configMapRef/name")
+        .resolve(deployment.root())
+        .and_then(|n| n.as_str().map(str::to_string));
+    assert_eq!(env_from.as_deref(), Some("prod-web-config-v1-2994h85bt7"));
+    // A generated value points at the generator item that set it.
+    assert_eq!(
+        written_at(&report, "prod-web-config-v1-2994h85bt7", "/data/LOG_LEVEL"),
+        (
+            "fixtures/kustomize/generators/overlays/merge/kustomization.yaml".into(),
+            12
+        )
+    );
+    // No Secret value, plain or base64, in any output format.
+    for format in [
+        istio_preflight::emit::Format::Human,
+        istio_preflight::emit::Format::Json,
+        istio_preflight::emit::Format::Sarif,
+    ] {
+        let out = istio_preflight::emit::render(&report, format, false);
+        for secret in [
+            "other-value",
+            "b3RoZXItdmFsdWU=",
+            "YWRtaW4=",
+            "LS0tLS1CRUdJTi",
+        ] {
+            assert!(!out.contains(secret), "{secret} in {format:?} output");
+        }
+    }
+    for o in &report.inventory.objects {
+        if o.kind() == "Secret" {
+            assert!(
+                o.root().get("data").is_none(),
+                "{} keeps its data",
+                o.name()
+            );
+        }
+    }
+}

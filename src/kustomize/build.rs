@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{kustomization_in, merge, transform, Files, BUILT_IN};
+use super::{generator, kustomization_in, merge, transform, Files, BUILT_IN};
 use crate::load::files::{display_path, Note};
 use crate::yaml::owned::{At, Owned, OwnedValue};
 
@@ -14,6 +14,9 @@ pub(crate) struct Resource {
     pub(crate) object: Owned,
     pub(crate) file: usize,
     pub(crate) previous: Vec<(String, String)>,
+    /// A generated ConfigMap or Secret whose name gets kustomize's content hash once the
+    /// root is built.
+    pub(crate) needs_hash: bool,
 }
 
 impl Resource {
@@ -187,6 +190,7 @@ impl<'s, 'f> Context<'s, 'f> {
         // A component can be built on its own (over no resources), as kustomize does.
         let component = self.read_kustomization(dir)?.fields.str_at(&["kind"]) == Some("Component");
         self.build_dir(dir, &mut resources, component)?;
+        generator::add_hashes(&mut resources);
         transform::fix_name_references(&mut resources);
         for r in &mut resources {
             transform::tidy_metadata(&mut r.object);
@@ -299,6 +303,7 @@ impl<'s, 'f> Context<'s, 'f> {
             }
             self.build_dir(&dir.join(&entry), resources, true)?;
         }
+        generator::run(&k, resources)?;
         if k.get("helmCharts").is_some() {
             self.notes.push(Note {
                 file: Some(k.file),
@@ -371,6 +376,7 @@ impl<'s, 'f> Context<'s, 'f> {
                     object,
                     file,
                     previous: Vec::new(),
+                    needs_hash: false,
                 });
             }
         }

@@ -50,6 +50,7 @@ pub(crate) fn build(
         for id in roots.into_iter().flatten().flatten() {
             let json = tree.node(id).to_json();
             resources.push(Resource {
+                needs_hash: false,
                 object: Owned::from_json(&json, at),
                 file: estate,
                 previous: Vec::new(),
