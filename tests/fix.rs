@@ -98,7 +98,21 @@ fn every_fixable_rule_fixture_has_a_fixed_snapshot_that_converges() {
                 );
             }
         }
-        if rule.fixable {
+        // A folder may say why none of its rule's fixes can apply (the target predates the
+        // release data the fixes need); the reason must not be empty.
+        let no_fix = std::fs::read_to_string(dir.join("no-applicable-fix")).ok();
+        if let Some(reason) = &no_fix {
+            assert!(
+                !reason.trim().is_empty(),
+                "{name}: no-applicable-fix gives no reason"
+            );
+            assert_eq!(
+                plan.applied(),
+                0,
+                "{name}: no-applicable-fix, but a fix applies"
+            );
+        }
+        if rule.fixable && no_fix.is_none() {
             assert!(
                 plan.applied() > 0,
                 "{name}: {code} is fixable but no fix in its fixture applies; add a fire-* case whose fix applies"

@@ -8,9 +8,10 @@ crate::declare_rule! {
     /// ## What it does
     /// Fires at `apiVersion` when a resource uses an Istio API that the target release does
     /// not serve:
-    /// - a retired API group (`authentication.istio.io`, `rbac.istio.io`, `config.istio.io`),
-    ///   whatever the target: no release this tool covers serves them
-    ///   (`rules/removed-apis.yaml`);
+    /// - a retired API group (`authentication.istio.io`, `rbac.istio.io`, `config.istio.io`)
+    ///   when the target is the release that removed it or a later one, or without `--target`
+    ///   (`rules/removed-apis.yaml`: `config.istio.io`, Mixer's, is gone from 1.8; a 1.5 → 1.6
+    ///   upgrade still serves it);
     /// - with `--target`, a version of an Istio kind that the target's CRD does not serve, or
     ///   a kind the target ships no CRD for (`rules/crds.yaml`);
     /// - with `--target`, a Gateway API or inference version that the target's istiod no
@@ -64,6 +65,15 @@ fn check(cx: &Context, sink: &mut Sink) {
         let group = o.group();
         let version = o.api_version().rsplit('/').next().unwrap_or("");
         if let Some(removed) = data.removed_apis.group(group) {
+            // A target that still ships the group (the data reaches back to 1.5) serves it.
+            if cx
+                .upgrade
+                .target
+                .as_ref()
+                .is_some_and(|t| !reached(t, Some(&removed.removed_in)))
+            {
+                continue;
+            }
             let source = removed
                 .sources
                 .iter()
