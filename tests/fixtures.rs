@@ -1,77 +1,156 @@
-//! One test over every rule fixture folder: the objects named `fire-*` must be reported by
-//! the folder's rule, the ones named `dont-fire-*` must not, and the human and JSON output
-//! must match the snapshots beside the input.
+//! One test per rule fixture folder: the objects named `fire-*` must be reported by the
+//! folder's rule, the ones named `dont-fire-*` must not, and the human and JSON output must
+//! match the insta snapshots beside the input (`human.snap`, `json.snap`). A failing case
+//! names its folder; `cargo insta review` (or `INSTA_UPDATE=always`) takes new output.
 
 mod common;
+
+use std::path::Path;
 
 use common::*;
 use istio_preflight::emit::{self, Format};
 
-#[test]
-fn every_rule_fixture() {
-    let dirs = rule_fixture_dirs();
-    assert!(!dirs.is_empty(), "no fixtures found");
-    let mut failures = Vec::new();
-    for dir in &dirs {
-        let name = dir.file_name().unwrap().to_string_lossy().to_string();
-        let code = &name[..6];
-        let mut args: Vec<String> = fixture_inputs(dir);
-        args.extend(["--select".to_string(), code.to_string()]);
-        args.extend(fixture_args(dir));
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let report =
-            istio_preflight::check(&check_args(&argv)).unwrap_or_else(|e| panic!("{name}: {e}"));
+/// One `#[test]` per fixture folder, so `cargo test --test fixtures ipf405` runs one case.
+/// `every_fixture_folder_has_a_test` fails when a folder is missing from this list.
+macro_rules! fixture_tests {
+    ($($test:ident => $folder:literal,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check_fixture($folder);
+            }
+        )*
+        const FOLDERS: &[&str] = &[$($folder),*];
+    };
+}
 
-        let reported: std::collections::HashSet<usize> = report
-            .diagnostics
-            .iter()
-            .filter(|d| d.code == code)
-            .filter_map(|d| d.object())
-            .collect();
-        let mut fire = 0;
-        for (id, o) in report.inventory.objects.iter().enumerate() {
-            if o.name().starts_with("fire-") {
-                fire += 1;
-                if !reported.contains(&id) {
-                    failures.push(format!(
-                        "{name}: {} should be reported by {code} but is not",
-                        o.display_name()
-                    ));
-                }
-            } else if reported.contains(&id) {
-                let why = if o.name().starts_with("dont-fire-") {
-                    "must not be reported"
-                } else {
-                    "is a supporting object and should not be reported (name the case fire-* if it should)"
-                };
-                let messages: Vec<&str> = report
-                    .diagnostics
-                    .iter()
-                    .filter(|d| d.object() == Some(id))
-                    .map(|d| d.message.as_str())
-                    .collect();
+fixture_tests! {
+    ipf001_invalid_manifest => "IPF001-invalid-manifest",
+    ipf002_incomplete_read => "IPF002-incomplete-read",
+    ipf101_proxy_version_skew => "IPF101-proxy-version-skew",
+    ipf102_upgrade_hop_too_large => "IPF102-upgrade-hop-too-large",
+    ipf102_upgrade_hop_too_large_in_place => "IPF102-upgrade-hop-too-large-in-place",
+    ipf103_kubernetes_version_unsupported => "IPF103-kubernetes-version-unsupported",
+    ipf104_component_version_mismatch => "IPF104-component-version-mismatch",
+    ipf104_component_version_mismatch_helm_releases => "IPF104-component-version-mismatch-helm-releases",
+    ipf105_istio_version_eol => "IPF105-istio-version-eol",
+    ipf106_downgrade => "IPF106-downgrade",
+    ipf106_downgrade_rollback => "IPF106-downgrade-rollback",
+    ipf107_compatibility_version_unsupported => "IPF107-compatibility-version-unsupported",
+    ipf201_stale_injection_webhook => "IPF201-stale-injection-webhook",
+    ipf202_stale_validation_webhook => "IPF202-stale-validation-webhook",
+    ipf203_conflicting_injection_labels => "IPF203-conflicting-injection-labels",
+    ipf204_overlapping_injectors => "IPF204-overlapping-injectors",
+    ipf205_revision_not_found => "IPF205-revision-not-found",
+    ipf206_injection_label_pins_default => "IPF206-injection-label-pins-default",
+    ipf301_crd_missing => "IPF301-crd-missing",
+    ipf302_crd_not_established => "IPF302-crd-not-established",
+    ipf303_crds_behind_target => "IPF303-crds-behind-target",
+    ipf303_crds_behind_target_in_crds_dir => "IPF303-crds-behind-target-in-crds-dir",
+    ipf304_api_version_not_served => "IPF304-api-version-not-served",
+    ipf305_schema_invalid_for_target => "IPF305-schema-invalid-for-target",
+    ipf306_deprecated_annotation => "IPF306-deprecated-annotation",
+    ipf307_removed_install_setting => "IPF307-removed-install-setting",
+    ipf307_removed_install_setting_1_5 => "IPF307-removed-install-setting-1-5",
+    ipf307_removed_install_setting_helm_releases => "IPF307-removed-install-setting-helm-releases",
+    ipf308_envoyfilter_needs_review => "IPF308-envoyfilter-needs-review",
+    ipf309_behavior_change => "IPF309-behavior-change",
+    ipf309_behavior_change_1_25 => "IPF309-behavior-change-1.25",
+    ipf309_behavior_change_1_30 => "IPF309-behavior-change-1.30",
+    ipf310_removed_component => "IPF310-removed-component",
+    ipf311_helm_crd_ownership => "IPF311-helm-crd-ownership",
+    ipf311_helm_crd_ownership_gitops => "IPF311-helm-crd-ownership-gitops",
+    ipf312_kubernetes_api_removed => "IPF312-kubernetes-api-removed",
+    ipf401_pdb_blocks_eviction => "IPF401-pdb-blocks-eviction",
+    ipf402_missing_pdb => "IPF402-missing-pdb",
+    ipf403_rolling_update_capacity_loss => "IPF403-rolling-update-capacity-loss",
+    ipf404_single_replica_meshed_workload => "IPF404-single-replica-meshed-workload",
+    ipf405_grace_period_shorter_than_drain => "IPF405-grace-period-shorter-than-drain",
+    ipf405_grace_period_shorter_than_drain_native_default => "IPF405-grace-period-shorter-than-drain-native-default",
+    ipf406_proxy_start_not_held => "IPF406-proxy-start-not-held",
+    ipf406_proxy_start_not_held_after_upgrade => "IPF406-proxy-start-not-held-after-upgrade",
+    ipf406_proxy_start_not_held_compatibility_version => "IPF406-proxy-start-not-held-compatibility-version",
+    ipf406_proxy_start_not_held_old_kubelets => "IPF406-proxy-start-not-held-old-kubelets",
+    ipf407_long_lived_connections_drain => "IPF407-long-lived-connections-drain",
+    ipf501_no_capacity_for_second_control_plane => "IPF501-no-capacity-for-second-control-plane",
+    ipf502_istiod_pdb_blocks_drain => "IPF502-istiod-pdb-blocks-drain",
+    ipf503_gateway_in_place_upgrade => "IPF503-gateway-in-place-upgrade",
+    ipf503_gateway_in_place_upgrade_operator_era => "IPF503-gateway-in-place-upgrade-operator-era",
+    ipf504_duplicate_gateway_loadbalancer => "IPF504-duplicate-gateway-loadbalancer",
+}
+
+#[test]
+fn every_fixture_folder_has_a_test() {
+    let on_disk: Vec<String> = rule_fixture_dirs()
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        on_disk, FOLDERS,
+        "add each fixture folder to fixture_tests! in tests/fixtures.rs"
+    );
+}
+
+fn check_fixture(name: &str) {
+    let dir = Path::new("fixtures").join(name);
+    let code = &name[..6];
+    let mut args: Vec<String> = fixture_inputs(&dir);
+    args.extend(["--select".to_string(), code.to_string()]);
+    args.extend(fixture_args(&dir));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let report =
+        istio_preflight::check(&check_args(&argv)).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    let reported: std::collections::HashSet<usize> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == code)
+        .filter_map(|d| d.object())
+        .collect();
+    let mut failures = Vec::new();
+    let mut fire = 0;
+    for (id, o) in report.inventory.objects.iter().enumerate() {
+        if o.name().starts_with("fire-") {
+            fire += 1;
+            if !reported.contains(&id) {
                 failures.push(format!(
-                    "{name}: {} {why}, but {code} says: {}",
-                    o.display_name(),
-                    messages.join(" | ")
+                    "{} should be reported by {code} but is not",
+                    o.display_name()
                 ));
             }
+        } else if reported.contains(&id) {
+            let why = if o.name().starts_with("dont-fire-") {
+                "must not be reported"
+            } else {
+                "is a supporting object and should not be reported (name the case fire-* if it should)"
+            };
+            let messages: Vec<&str> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.object() == Some(id))
+                .map(|d| d.message.as_str())
+                .collect();
+            failures.push(format!(
+                "{} {why}, but {code} says: {}",
+                o.display_name(),
+                messages.join(" | ")
+            ));
         }
-        if fire == 0 && code != "IPF001" {
-            failures.push(format!("{name}: has no fire-* object"));
-        }
-        assert_snapshot(
-            &dir.join("snapshot.human.txt"),
-            &emit::render(&report, Format::Human, false),
-        );
-        assert_snapshot(
-            &dir.join("snapshot.json.txt"),
-            &emit::render(&report, Format::Json, false),
-        );
     }
+    if fire == 0 && code != "IPF001" {
+        failures.push("has no fire-* object".to_string());
+    }
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(std::env::current_dir().expect("cwd").join(&dir));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.bind(|| {
+        insta::assert_snapshot!("human", emit::render(&report, Format::Human, false));
+        insta::assert_snapshot!("json", emit::render(&report, Format::Json, false));
+    });
     assert!(
         failures.is_empty(),
-        "fixture expectations failed:\n{}",
+        "{name}: fixture expectations failed:\n{}",
         failures.join("\n")
     );
 }
