@@ -14,7 +14,6 @@
 //! commit first, and the working tree's run takes its versions and finding identities from
 //! there.
 
-pub mod alloc;
 pub mod analyze;
 pub mod cli;
 pub mod diagnostic;
@@ -23,7 +22,6 @@ pub mod emit;
 #[cfg(test)]
 mod fingerprint;
 pub mod fix;
-pub mod generate;
 pub mod glob;
 pub mod kustomize;
 pub mod load;

@@ -2,8 +2,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// The allocator is the binary's choice, not the library's (see `alloc.rs`).
+mod alloc;
+
 #[global_allocator]
-static ALLOCATOR: istio_preflight::alloc::Allocator = istio_preflight::alloc::Allocator;
+static ALLOCATOR: alloc::Allocator = alloc::Allocator;
 
 fn main() -> ExitCode {
     let cli = istio_preflight::cli::Cli::parse();

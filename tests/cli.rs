@@ -235,3 +235,42 @@ fn human_output_has_header_blocks_and_summary_without_colour_when_piped() {
         "{last}"
     );
 }
+
+/// `cargo install --path .` installs what the root package builds: the product's one binary,
+/// not the development tools (the bench lives in its own workspace package).
+#[test]
+fn the_package_builds_one_binary() {
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "metadata",
+            "--no-deps",
+            "--format-version",
+            "1",
+            "--offline",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let root = metadata["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "istio-preflight"))
+        .expect("the root package");
+    let bins: Vec<&str> = root["targets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| {
+            t["kind"]
+                .as_array()
+                .is_some_and(|k| k.iter().any(|k| k == "bin"))
+        })
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(bins, ["istio-preflight"]);
+}

@@ -333,7 +333,7 @@ fn unreadable_files_are_reported_and_the_rest_is_checked() {
 #[test]
 fn a_generated_estate_is_valid_and_exercises_every_rule() {
     let dir = scratch("generated");
-    istio_preflight::generate::write_estate(&dir, 2_000, 42).expect("write estate");
+    estate::write_estate(&dir, 2_000, 42).expect("write estate");
     let report = check(&[&dir]);
     assert_eq!(report.inventory.objects.len(), 2_000);
     assert!(invalid(&report).is_empty(), "{:?}", invalid(&report));
@@ -378,7 +378,7 @@ fn seeds() -> Vec<Vec<u8>> {
 }
 
 /// One random edit of the kind that breaks YAML in interesting ways.
-fn mutate(input: &mut Vec<u8>, other: &[u8], rng: &mut istio_preflight::generate::Rng) {
+fn mutate(input: &mut Vec<u8>, other: &[u8], rng: &mut estate::Rng) {
     const BYTES: &[u8] = b":- \n\t[]{}&*!'\"#|>?,%@`\\0x\xff\x00\r~";
     let len = input.len().max(1) as u64;
     let at = rng.below(len) as usize;
@@ -426,7 +426,7 @@ fn mutate(input: &mut Vec<u8>, other: &[u8], rng: &mut istio_preflight::generate
 fn mutated_documents_read_the_same_in_a_run_as_alone() {
     use istio_preflight::yaml;
     let seeds = seeds();
-    let mut rng = istio_preflight::generate::Rng::new(21);
+    let mut rng = estate::Rng::new(21);
     let mut compared = 0;
     for round in 0..300 {
         // Several seeds joined, so that runs hold many documents, some of them broken.
@@ -476,7 +476,7 @@ fn mutated_fixtures_never_crash_the_check() {
     assert!(seeds.len() > 5, "fixtures/ holds the seeds");
     let dir = scratch("mutation");
     let file = dir.join("input.yaml");
-    let mut rng = istio_preflight::generate::Rng::new(8);
+    let mut rng = estate::Rng::new(8);
     for round in 0..rounds {
         let mut input = seeds[round % seeds.len()].clone();
         let other = &seeds[rng.below(seeds.len() as u64) as usize];

@@ -1,4 +1,4 @@
-//! `cargo run --release --bin istio-preflight-bench`: how far `check` is from the floor of
+//! `cargo run --release -p istio-preflight-bench`: how far `check` is from the floor of
 //! merely parsing the same files with the same YAML parser, how it grows with the number of
 //! objects, how many cores it keeps busy and how much memory it needs per input byte.
 //!
@@ -20,8 +20,14 @@ use std::time::Instant;
 use clap::Parser;
 use rayon::prelude::*;
 
+use estate as generate;
 use istio_preflight::load::files;
-use istio_preflight::{cli, emit, generate, yaml};
+use istio_preflight::{cli, emit, yaml};
+
+/// The allocator the `istio-preflight` binary installs: its source, so the bench measures
+/// what users run without the library exporting it.
+#[path = "../../../src/alloc.rs"]
+mod alloc;
 
 // The allocator the CLI runs with, so both sides of the comparison measure what users get,
 // with a tally of live bytes that only a `--heap` child turns on.
@@ -50,7 +56,7 @@ impl Tally {
 // SAFETY: every call goes to the CLI's allocator unchanged; the tally only reads sizes.
 unsafe impl GlobalAlloc for Tally {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { istio_preflight::alloc::Allocator.alloc(layout) };
+        let ptr = unsafe { alloc::Allocator.alloc(layout) };
         if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
             Tally::grew(layout.size());
         }
@@ -58,7 +64,7 @@ unsafe impl GlobalAlloc for Tally {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { istio_preflight::alloc::Allocator.alloc_zeroed(layout) };
+        let ptr = unsafe { alloc::Allocator.alloc_zeroed(layout) };
         if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
             Tally::grew(layout.size());
         }
@@ -66,14 +72,14 @@ unsafe impl GlobalAlloc for Tally {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { istio_preflight::alloc::Allocator.dealloc(ptr, layout) };
+        unsafe { alloc::Allocator.dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             Tally::shrank(layout.size());
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = unsafe { istio_preflight::alloc::Allocator.realloc(ptr, layout, new_size) };
+        let moved = unsafe { alloc::Allocator.realloc(ptr, layout, new_size) };
         if !moved.is_null() && COUNTING.load(Ordering::Relaxed) {
             // The new size replaces the old: counting both blocks while a move copies would
             // overstate growth that glibc does in place.
@@ -99,7 +105,7 @@ struct Args {
     /// Seed of the generated estates.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
-    /// Corpus root holding `apps/` and `bulk/` (default: ../shared/corpus beside the crate).
+    /// Corpus root holding `apps/` and `bulk/` (default: ../shared/corpus beside the repository).
     #[arg(long)]
     corpus: Option<PathBuf>,
     /// Measure only the generated estates, or only the corpus.
@@ -163,7 +169,7 @@ fn main() {
         std::process::exit(0);
     }
     if cfg!(debug_assertions) {
-        eprintln!("warning: this is a debug build; run with `cargo run --release --bin istio-preflight-bench` for meaningful numbers");
+        eprintln!("warning: this is a debug build; run with `cargo run --release -p istio-preflight-bench` for meaningful numbers");
     }
     println!("{}", machine());
     let base_kib = baseline_kib();
@@ -189,10 +195,9 @@ fn main() {
         "×input"
     );
     if args.only != Some(Only::Generated) {
-        let root = args
-            .corpus
-            .clone()
-            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"));
+        let root = args.corpus.clone().unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
+        });
         let inputs = vec![root.join("apps"), root.join("bulk")];
         if inputs.iter().all(|p| p.is_dir()) {
             report("corpus apps+bulk", &inputs, args.runs);

@@ -397,7 +397,7 @@ mod tests {
     fn object_count(files: &[GeneratedFile]) -> usize {
         files
             .iter()
-            .map(|f| crate::yaml::split_documents(&f.text).len())
+            .map(|f| istio_preflight::yaml::split_documents(&f.text).len())
             .sum()
     }
 
@@ -414,9 +414,9 @@ mod tests {
     #[test]
     fn every_document_parses() {
         for f in estate(3000, 1) {
-            let text = crate::yaml::Text::new(f.text.clone());
-            for (line, range) in crate::yaml::split_documents(&text) {
-                let parsed = crate::yaml::parse_document(&text, line, range);
+            let text = istio_preflight::yaml::Text::new(f.text.clone());
+            for (line, range) in istio_preflight::yaml::split_documents(&text) {
+                let parsed = istio_preflight::yaml::parse_document(&text, line, range);
                 assert!(parsed.is_ok(), "{}:{line}: {:?}", f.path, parsed.err());
             }
         }
