@@ -91,15 +91,105 @@ fn every_fixture_folder_has_a_test() {
     );
 }
 
-fn check_fixture(name: &str) {
+/// The report of a fixture folder's input, checked with its rule only and its `args`.
+fn fixture_report(name: &str) -> istio_preflight::report::Report {
     let dir = Path::new("fixtures").join(name);
     let code = &name[..6];
     let mut args: Vec<String> = fixture_inputs(&dir);
     args.extend(["--select".to_string(), code.to_string()]);
     args.extend(fixture_args(&dir));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    let report =
-        istio_preflight::check(&check_args(&argv)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    istio_preflight::check(&check_args(&argv)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The `fire-*` and `dont-fire-*` names in a fixture's report, split by whether `code`
+/// reported them: objects through their findings, and documents that hold no object (a
+/// manifest that does not parse) through the findings placed in their lines.
+fn reported_case_names(
+    report: &istio_preflight::report::Report,
+    code: &str,
+) -> (Vec<String>, Vec<String>) {
+    use istio_preflight::diagnostic::Subject;
+    let mut names: Vec<(String, bool)> = Vec::new();
+    for (id, o) in report.inventory.objects.iter().enumerate() {
+        let hit = report
+            .diagnostics
+            .iter()
+            .any(|d| d.code == code && d.object() == Some(id));
+        names.push((o.name().to_string(), hit));
+    }
+    for d in report.diagnostics.iter().filter(|d| d.code == code) {
+        let Subject::File { file, span } = &d.subject else {
+            continue;
+        };
+        let bytes = std::fs::read(&report.files[*file].path).expect("fixture file");
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = (span.start.line as usize)
+            .saturating_sub(1)
+            .min(lines.len());
+        let start = lines[..at]
+            .iter()
+            .rposition(|l| l.starts_with("---"))
+            .map_or(0, |i| i + 1);
+        let end = lines[at..]
+            .iter()
+            .position(|l| l.starts_with("---"))
+            .map_or(lines.len(), |i| at + i);
+        for line in &lines[start..end] {
+            if let Some(n) = line.trim().strip_prefix("name: ") {
+                names.push((n.trim_matches(['"', '\'']).to_string(), true));
+            }
+        }
+    }
+    let mut fired = Vec::new();
+    let mut quiet = Vec::new();
+    for (n, hit) in names {
+        if hit && n.starts_with("fire-") {
+            fired.push(n);
+        } else if !hit && n.starts_with("dont-fire-") {
+            quiet.push(n);
+        }
+    }
+    (fired, quiet)
+}
+
+/// The guard against rules shipped without a check that works: every registered rule needs
+/// a fixture folder where a `fire-*` case really produces its code and a `dont-fire-*`
+/// case really does not (judged on the findings, not on the file names).
+#[test]
+fn every_rule_fires_on_a_fire_case_and_not_on_a_dont_fire_case() {
+    let mut missing = Vec::new();
+    for rule in istio_preflight::rules::RULES {
+        let (mut fired, mut quiet) = (Vec::new(), Vec::new());
+        for name in FOLDERS
+            .iter()
+            .filter(|f| f.starts_with(&format!("{}-", rule.code)))
+        {
+            let (f, q) = reported_case_names(&fixture_report(name), rule.code);
+            fired.extend(f);
+            quiet.extend(q);
+        }
+        if fired.is_empty() {
+            missing.push(format!(
+                "{}: no fire-* object in fixtures/{}-* is reported by it",
+                rule.code, rule.code
+            ));
+        }
+        if quiet.is_empty() {
+            missing.push(format!(
+                "{}: fixtures/{}-* have no dont-fire-* object that it leaves alone",
+                rule.code, rule.code
+            ));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+}
+
+fn check_fixture(name: &str) {
+    let dir = Path::new("fixtures").join(name);
+    let code = &name[..6];
+    let report = fixture_report(name);
 
     let reported: std::collections::HashSet<usize> = report
         .diagnostics
