@@ -276,6 +276,11 @@ fn every_rule_has_a_fixture_and_complete_docs() {
             );
         }
         assert!(
+            !docs.contains("TODO(new-rule)") && !rule.summary.contains("TODO(new-rule)"),
+            "{} still has the TODO(new-rule) placeholders of tools/new-rule",
+            rule.code
+        );
+        assert!(
             rule.code.len() == 6 && rule.code.starts_with("IPF"),
             "bad code {}",
             rule.code

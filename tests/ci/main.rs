@@ -11,6 +11,7 @@ mod github;
 mod policy;
 mod readme;
 mod sarif;
+mod scaffold;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
