@@ -48,6 +48,7 @@ fixture_tests! {
     ipf303_crds_behind_target => "IPF303-crds-behind-target",
     ipf303_crds_behind_target_in_crds_dir => "IPF303-crds-behind-target-in-crds-dir",
     ipf304_api_version_not_served => "IPF304-api-version-not-served",
+    ipf304_api_version_not_served_before_removal => "IPF304-api-version-not-served-before-removal",
     ipf305_schema_invalid_for_target => "IPF305-schema-invalid-for-target",
     ipf306_deprecated_annotation => "IPF306-deprecated-annotation",
     ipf307_removed_install_setting => "IPF307-removed-install-setting",
