@@ -156,6 +156,12 @@ pub struct ChartRelease {
     pub version: Option<Version>,
     /// Where in `object` the version is set (or the chart is named, when no version is).
     pub version_field: FieldPath,
+    /// Where in `object` the chart is named (`chartRef` for a Flux OCI chart).
+    pub chart_field: FieldPath,
+    /// The Helm release name the controller installs under: Flux `spec.releaseName`, else
+    /// `<targetNamespace>-<name>` with a target namespace, else the HelmRelease's name;
+    /// Argo CD `helm.releaseName`, else the Application's name.
+    pub release_name: String,
     /// The namespace the chart is installed into.
     pub namespace: String,
     pub values: Vec<ValuesLayer>,
@@ -414,7 +420,7 @@ fn flux_release(
             .unwrap_or(o.namespace())
             .to_string()
     };
-    let (chart, repository, version_text, version_field) =
+    let (chart, repository, version_text, version_field, chart_field) =
         if let Some(chart_spec) = spec.at(&["chart", "spec"]) {
             let chart = chart_spec.str_at(&["chart"])?;
             let source = chart_spec.get("sourceRef")?;
@@ -438,7 +444,13 @@ fn flux_release(
             } else {
                 "/spec/chart/spec/chart"
             });
-            (chart.to_string(), url, version, field)
+            (
+                chart.to_string(),
+                url,
+                version,
+                field,
+                FieldPath::parse("/spec/chart/spec/chart"),
+            )
         } else if let Some(chart_ref) = spec.get("chartRef") {
             if chart_ref.str_at(&["kind"])? != "OCIRepository" {
                 return None;
@@ -459,6 +471,7 @@ fn flux_release(
                 chart.to_string(),
                 repository.to_string(),
                 version,
+                FieldPath::parse("/spec/chartRef"),
                 FieldPath::parse("/spec/chartRef"),
             )
         } else {
@@ -514,6 +527,14 @@ fn flux_release(
             version: version_text.as_deref().and_then(chart_version),
             version_text,
             version_field,
+            chart_field,
+            release_name: spec
+                .str_at(&["releaseName"])
+                .map(str::to_string)
+                .unwrap_or_else(|| match spec.str_at(&["targetNamespace"]) {
+                    Some(ns) => format!("{ns}-{}", o.name()),
+                    None => o.name().to_string(),
+                }),
             namespace,
             values,
         },
@@ -636,6 +657,11 @@ fn argo_releases(inv: &Inventory, id: ObjectId) -> Vec<Candidate> {
                 version: version_text.as_deref().and_then(chart_version),
                 version_text,
                 version_field,
+                chart_field: path.clone().key("chart"),
+                release_name: source
+                    .str_at(&["helm", "releaseName"])
+                    .unwrap_or(o.name())
+                    .to_string(),
                 namespace: namespace.clone(),
                 values,
             },

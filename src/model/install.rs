@@ -14,19 +14,6 @@ pub struct ValuesFile {
     pub tree: crate::yaml::Tree,
 }
 
-/// Istio's Helm charts, by the names they are published under; a GitOps release of one of
-/// these charts installs Istio.
-const ISTIO_CHARTS: &[&str] = &[
-    "base",
-    "istiod",
-    "cni",
-    "ztunnel",
-    "gateway",
-    "istio-ingress",
-    "istio-egress",
-    "istiod-remote",
-];
-
 /// Where a tree of Istio install values was written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ValuesAt {
@@ -63,113 +50,9 @@ impl InstallValues<'_> {
     }
 }
 
-/// A Helm release of one of Istio's charts declared as a GitOps object (Flux HelmRelease, Argo
-/// CD Application source).
-#[derive(Clone, Debug)]
-pub struct ChartRelease<'a> {
-    /// The chart name without repository (`base`, `istiod`, ...).
-    pub chart: String,
-    /// Where the chart is named.
-    pub chart_field: FieldPath,
-    /// The chart version the object asks for, as written.
-    pub version: Option<String>,
-    /// Where that version is written (or the chart name, when no version is).
-    pub version_field: FieldPath,
-    /// The inline values and where they are.
-    pub values: Option<(FieldPath, Node<'a>)>,
-    /// The Helm release name and namespace the controller uses.
-    pub release_name: String,
-    pub namespace: String,
-}
-
-/// The Istio chart releases an object declares: one for a HelmRelease, one per Istio chart
-/// source of an Application.
-pub fn istio_chart_releases(o: &super::Object) -> Vec<ChartRelease<'_>> {
-    let root = o.root();
-    let mut out = Vec::new();
-    match (o.group(), o.kind()) {
-        ("helm.toolkit.fluxcd.io", "HelmRelease") => {
-            let chart = root.str_at(&["spec", "chart", "spec", "chart"]);
-            let repo = root.str_at(&["spec", "chart", "spec", "sourceRef", "name"]);
-            let Some(name) = chart.filter(|_| is_istio_chart(chart, repo)) else {
-                return out;
-            };
-            let version = root.str_at(&["spec", "chart", "spec", "version"]);
-            let target_ns = root.str_at(&["spec", "targetNamespace"]);
-            // Flux names the release `<targetNamespace>-<name>` when a target namespace is
-            // set and no releaseName is given.
-            let release_name = root
-                .str_at(&["spec", "releaseName"])
-                .map(str::to_string)
-                .unwrap_or_else(|| match target_ns {
-                    Some(ns) => format!("{ns}-{}", o.name()),
-                    None => o.name().to_string(),
-                });
-            out.push(ChartRelease {
-                chart: chart_name(name).to_string(),
-                chart_field: FieldPath::parse("/spec/chart/spec/chart"),
-                version: version.map(str::to_string),
-                version_field: FieldPath::parse(if version.is_some() {
-                    "/spec/chart/spec/version"
-                } else {
-                    "/spec/chart/spec/chart"
-                }),
-                values: values_at(root, FieldPath::parse("/spec/values")),
-                release_name,
-                namespace: target_ns.unwrap_or(o.namespace()).to_string(),
-            });
-        }
-        ("argoproj.io", "Application") => {
-            let namespace = root
-                .str_at(&["spec", "destination", "namespace"])
-                .unwrap_or(o.namespace());
-            let single = root
-                .at(&["spec", "source"])
-                .map(|s| (s, FieldPath::parse("/spec/source")));
-            let sources = root.at(&["spec", "sources"]).and_then(Node::as_seq);
-            let many = sources
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-                .map(|(i, s)| (s, FieldPath::parse("/spec/sources").index(i)));
-            for (source, base) in single.into_iter().chain(many) {
-                let chart = source.str_at(&["chart"]);
-                let Some(name) =
-                    chart.filter(|_| is_istio_chart(chart, source.str_at(&["repoURL"])))
-                else {
-                    continue;
-                };
-                let version = source.str_at(&["targetRevision"]);
-                out.push(ChartRelease {
-                    chart: chart_name(name).to_string(),
-                    chart_field: base.clone().key("chart"),
-                    version: version.map(str::to_string),
-                    version_field: base.clone().key(if version.is_some() {
-                        "targetRevision"
-                    } else {
-                        "chart"
-                    }),
-                    values: values_at(root, base.clone().key("helm").key("valuesObject")),
-                    release_name: source
-                        .str_at(&["helm", "releaseName"])
-                        .unwrap_or(o.name())
-                        .to_string(),
-                    namespace: namespace.to_string(),
-                });
-            }
-        }
-        _ => {}
-    }
-    out
-}
-
 fn values_at(root: Node<'_>, path: FieldPath) -> Option<(FieldPath, Node<'_>)> {
     let values = path.resolve(root).filter(|v| v.is_map())?;
     Some((path, values))
-}
-
-fn chart_name(chart: &str) -> &str {
-    chart.rsplit('/').next().unwrap_or(chart)
 }
 
 /// Every install-values tree in the input and the `--values` files.
@@ -225,17 +108,6 @@ pub fn install_values<'a>(inv: &'a Inventory, files: &'a [ValuesFile]) -> Vec<In
     out
 }
 
-/// Whether a chart reference names one of Istio's charts: the chart name is Istio's and the
-/// repository (URL or Flux source name) says Istio, or the name alone is unmistakable.
-fn is_istio_chart(chart: Option<&str>, repository: Option<&str>) -> bool {
-    let Some(chart) = chart else { return false };
-    let name = chart_name(chart);
-    if !ISTIO_CHARTS.contains(&name) {
-        return false;
-    }
-    name.starts_with("istio") || repository.is_some_and(|r| r.contains("istio"))
-}
-
 /// A scalar setting as the chart's template renders it: Helm reads values as YAML, so an
 /// unquoted `1.20` is the number 1.2 and renders as `1.2`.
 pub fn rendered_scalar(node: Node) -> Option<String> {
@@ -248,12 +120,36 @@ pub fn rendered_scalar(node: Node) -> Option<String> {
     }
 }
 
-/// The `compatibilityVersion` the estate installs with: the first install-values tree
-/// (IstioOperator, Sail, HelmRelease, Application, values file) that sets it.
+/// The `compatibilityVersion` the estate installs with, the one reader every rule and the
+/// proxy model use: an IstioOperator's or Sail operator's `spec.values` (or IstioOperator
+/// `spec.compatibilityVersion`), else a Helm release of Istio's charts with Helm's own
+/// precedence across its values layers and parameters, else a `--values` file.
 pub fn compatibility_version(inv: &Inventory, values: &[ValuesFile]) -> Option<String> {
-    install_values(inv, values)
-        .iter()
-        .find_map(|v| v.root.get("compatibilityVersion").map(scalar_string))
+    const KEY: &str = "compatibilityVersion";
+    let operators = inv.objects.iter().find_map(|o| {
+        let root = o.root();
+        match (o.group(), o.kind()) {
+            ("install.istio.io", "IstioOperator") => root
+                .at(&["spec", "values", KEY])
+                .or_else(|| root.at(&["spec", KEY])),
+            ("sailoperator.io", "Istio" | "IstioRevision") => root.at(&["spec", "values", KEY]),
+            _ => None,
+        }
+        .map(scalar_string)
+    });
+    operators
+        .or_else(|| {
+            inv.mesh
+                .chart_releases
+                .iter()
+                .find_map(|r| r.value(inv, &[KEY]))
+                .map(|(v, ..)| v)
+        })
+        .or_else(|| {
+            values
+                .iter()
+                .find_map(|f| f.tree.root().get(KEY).map(scalar_string))
+        })
 }
 
 /// An istiod env var the estate's install values set (`pilot.env.<name>`): its value and

@@ -2,7 +2,7 @@ use serde_json::Value as J;
 
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::install::find_setting;
+use crate::model::install::{compatibility_version, find_setting};
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Inventory, ObjectId, Version};
 use crate::release::{reached, BehaviorChange, ReleaseData};
@@ -76,7 +76,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         return;
     };
     let data = cx.release;
-    let compatibility = compatibility_version(cx);
+    let compatibility = compatibility_version(cx.inventory, cx.values);
     for change in data.changes_between(current, target) {
         if pinned(cx, data, change, target, compatibility.as_deref()) {
             continue;
@@ -156,31 +156,6 @@ fn escape(data: &ReleaseData, c: &BehaviorChange, target: &Version) -> String {
         (None, Some(o)) => format!("test the affected resources, or opt out: {o}"),
         (None, None) => "test the affected resources: the target has no switch back".to_string(),
     }
-}
-
-/// The `compatibilityVersion` the estate installs with, from IstioOperators or values files.
-fn compatibility_version(cx: &Context) -> Option<String> {
-    let scalar = |n: Node| crate::model::selector::scalar_string(n);
-    cx.inventory
-        .of_kind("IstioOperator")
-        .find_map(|(_, o)| {
-            o.root()
-                .at(&["spec", "values", "compatibilityVersion"])
-                .map(scalar)
-        })
-        .or_else(|| {
-            cx.values
-                .iter()
-                .find_map(|v| v.tree.root().get("compatibilityVersion").map(scalar))
-        })
-        .or_else(|| {
-            cx.inventory
-                .mesh
-                .chart_releases
-                .iter()
-                .find_map(|r| r.value(cx.inventory, &["compatibilityVersion"]))
-                .map(|(v, ..)| v)
-        })
 }
 
 /// Whether a Helm release of Istio's charts declared as an object sets `pattern` in its

@@ -1,8 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::install::istio_chart_releases;
 use crate::model::version::{image_hub, image_name};
-use crate::model::{FieldPath, Object};
+use crate::model::{FieldPath, ObjectId};
 use crate::release::RemovedComponent;
 use crate::yaml::Node;
 
@@ -81,7 +80,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let hit = if c.kinds.iter().any(|k| k == o.kind()) {
                 workload_matches(c, o.name(), root)
             } else {
-                chart_field(c, o)
+                chart_field(cx, c, id)
             };
             let Some(field) = hit else { continue };
             let note = c
@@ -137,13 +136,16 @@ fn workload_matches(c: &RemovedComponent, name: &str, root: Node) -> Option<Fiel
     })
 }
 
-/// The chart field of a GitOps object that installs one of the component's charts.
-fn chart_field(c: &RemovedComponent, o: &Object) -> Option<FieldPath> {
+/// The chart field of a GitOps object that installs one of the component's charts (the
+/// model's Helm releases of Istio's charts).
+fn chart_field(cx: &Context, c: &RemovedComponent, id: ObjectId) -> Option<FieldPath> {
     if c.charts.is_empty() {
         return None;
     }
-    istio_chart_releases(o)
-        .into_iter()
-        .find(|r| c.charts.contains(&r.chart))
-        .map(|r| r.chart_field)
+    cx.inventory
+        .mesh
+        .chart_releases
+        .iter()
+        .find(|r| r.object == id && c.charts.contains(&r.chart))
+        .map(|r| r.chart_field.clone())
 }

@@ -1,6 +1,5 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::install::istio_chart_releases;
 use crate::model::{FieldPath, Object, Version};
 use crate::release::reached;
 
@@ -182,22 +181,25 @@ fn base_releases(cx: &Context) -> Vec<BaseRelease> {
     let inv = cx.inventory;
     let mut out: Vec<BaseRelease> = Vec::new();
     for (id, o) in inv.objects.iter().enumerate() {
-        let declared = istio_chart_releases(o);
+        let declared: Vec<_> = inv
+            .mesh
+            .chart_releases
+            .iter()
+            .filter(|r| r.object == id)
+            .collect();
         if !declared.is_empty() {
             for r in declared.into_iter().filter(|r| r.chart == "base") {
                 // `base.enableCRDTemplates` set either way decides it: `true` on an older
                 // chart already templated (and Helm-owned) the CRDs, `false` on a newer one
                 // keeps them in the old form.
                 let opted_out = r
-                    .values
-                    .and_then(|(_, v)| v.at(&["base", "enableCRDTemplates"]))
-                    .and_then(|n| n.as_bool())
-                    .is_some();
+                    .value(inv, &["base", "enableCRDTemplates"])
+                    .is_some_and(|(v, ..)| matches!(v.as_str(), "true" | "false"));
                 out.push(BaseRelease {
-                    name: r.release_name,
-                    namespace: r.namespace,
-                    version: r.version.as_deref().and_then(Version::parse),
-                    anchor: Some((id, r.version_field)),
+                    name: r.release_name.clone(),
+                    namespace: r.namespace.clone(),
+                    version: r.version.clone(),
+                    anchor: Some((id, r.version_field.clone())),
                     opted_out,
                 });
             }
