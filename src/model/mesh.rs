@@ -212,7 +212,7 @@ impl Mesh {
                             image: None,
                             version: r.version.clone(),
                             native_sidecars: r
-                                .value(inv, &["pilot", "env", "ENABLE_NATIVE_SIDECARS"])
+                                .value(inv, &["pilot", "env", native_sidecars_env()])
                                 .map(|(v, ..)| v),
                             chart_version_field: Some(r.version_field.clone()),
                         });
@@ -274,7 +274,7 @@ impl Mesh {
                 revision,
                 namespace: o.namespace().to_string(),
                 object: Some(id),
-                native_sidecars: env("ENABLE_NATIVE_SIDECARS"),
+                native_sidecars: env(native_sidecars_env()),
                 chart_version_field: None,
             });
         }
@@ -700,6 +700,12 @@ pub fn mesh_config_of(o: &super::Object) -> Option<yaml::Tree> {
     yaml::parse_str(o.root().str_at(&["data", "mesh"])?)
         .ok()
         .flatten()
+}
+
+/// istiod's switch for native sidecars (`ENABLE_NATIVE_SIDECARS`), named by the release data
+/// (`rules/releases.yaml` `policy.native_sidecars.env`).
+fn native_sidecars_env() -> &'static str {
+    &crate::release::data().policy.native_sidecars.env
 }
 
 #[cfg(test)]
