@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use rayon::prelude::*;
 
-use crate::diagnostic::{Diagnostic, Severity, Subject};
+use crate::diagnostic::{Diagnostic, Subject};
 use crate::load::files::SourceFile;
 use crate::model::read_gap;
 use crate::model::Inventory;
@@ -147,19 +147,12 @@ pub fn sort(diagnostics: &mut Vec<Diagnostic>, inv: &Inventory, files: &[SourceF
     diagnostics.extend(keyed.into_iter().map(|(_, d)| d));
 }
 
-/// Exit status for `--fail-on`: whether any finding is at or above the threshold.
-pub fn fails<'a>(
-    diagnostics: impl IntoIterator<Item = &'a Diagnostic>,
-    fail_on: Option<Severity>,
-) -> bool {
-    fail_on.is_some_and(|t| diagnostics.into_iter().any(|d| d.severity >= t))
-}
-
 #[cfg(test)]
 mod tests {
     use clap::Parser;
 
     use super::*;
+    use crate::diagnostic::Severity;
 
     /// A meshed Deployment whose grace period (10s) does not exceed the drain (20s), with
     /// `object` and `template` as its ignore annotations.

@@ -203,7 +203,7 @@ impl ValueEnum for Strategy {
 
 impl ValueEnum for Format {
     fn value_variants<'a>() -> &'a [Self] {
-        &[Format::Human, Format::Json, Format::Sarif, Format::Github]
+        &Format::ALL
     }
 
     fn to_possible_value(&self) -> Option<PossibleValue> {
@@ -212,6 +212,7 @@ impl ValueEnum for Format {
             Format::Json => "json",
             Format::Sarif => "sarif",
             Format::Github => "github",
+            Format::Junit => "junit",
         }))
     }
 }

@@ -342,7 +342,7 @@ fn check_and_report(settings: &Settings) -> Outcome {
     }
     let to_terminal = output.path.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-    let text = emit::render(&report, output.format, color);
+    let text = emit::render_gated(&report, output.format, color, gate(settings));
     if let Err(e) = write_output(output.path.as_ref(), &text) {
         return e;
     }
@@ -372,16 +372,18 @@ fn check_writing_baseline(settings: &Settings) -> Result<Report, String> {
 /// The exit code's verdict. In pre-merge mode only new findings count, unless
 /// `--fail-on-existing`.
 fn outcome(report: &Report, settings: &Settings) -> Outcome {
-    let fail_on = settings.output.fail_on;
-    let existing_count = settings.base.as_ref().is_none_or(|b| b.fail_on_existing);
-    let counted = report
-        .diagnostics
-        .iter()
-        .filter(|d| existing_count || !d.pre_existing());
-    if analyze::fails(counted, fail_on) {
+    let gate = gate(settings);
+    if report.diagnostics.iter().any(|d| gate.fails(d)) {
         Outcome::Findings
     } else {
         Outcome::Clean
+    }
+}
+
+fn gate(settings: &Settings) -> emit::Gate {
+    emit::Gate {
+        fail_on: settings.output.fail_on,
+        count_existing: settings.base.as_ref().is_none_or(|b| b.fail_on_existing),
     }
 }
 

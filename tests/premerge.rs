@@ -237,6 +237,21 @@ fn a_chart_bump_is_the_upgrade_and_only_its_findings_are_new() {
     let mut strict = only_old.to_vec();
     strict.push("--fail-on-existing");
     assert_eq!(check(&dir, &strict).status.code(), Some(1));
+    // JUnit failures follow the exit code: the pre-existing finding is a passed case that
+    // says so, and a failure with --fail-on-existing.
+    let junit = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--format", "junit"]);
+        String::from_utf8(check(&dir, &args).stdout).unwrap()
+    };
+    let lenient = junit(&only_old);
+    assert!(
+        lenient.contains("failures=\"0\"")
+            && !lenient.contains("<failure")
+            && lenient.contains("Pre-existing: the base commit has the same finding."),
+        "{lenient}"
+    );
+    assert!(junit(&strict).contains("<failure type=\"warning\""));
     let new = [
         "--base",
         "main",

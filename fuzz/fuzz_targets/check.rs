@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if let Ok(report) = istio_preflight::check(&args) {
-        for format in [Format::Human, Format::Json, Format::Sarif, Format::Github] {
+        for format in Format::ALL {
             let _ = emit::render(&report, format, false);
         }
     }

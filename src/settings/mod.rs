@@ -183,6 +183,17 @@ pub enum Format {
     Json,
     Sarif,
     Github,
+    Junit,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Human,
+        Format::Json,
+        Format::Sarif,
+        Format::Github,
+        Format::Junit,
+    ];
 }
 
 /// What to do with the fixes the findings carry.

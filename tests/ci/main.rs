@@ -8,6 +8,7 @@ mod common;
 
 mod action;
 mod github;
+mod junit;
 mod policy;
 mod readme;
 mod sarif;
