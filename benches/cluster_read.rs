@@ -42,7 +42,11 @@ fn main() {
     println!(
         "cluster: {PODS} pods, {DEPLOYMENTS} Deployments, {NAMESPACES} namespaces ({:.1} MB of JSON); kinds read: {}",
         served_bytes as f64 / 1e6,
-        kinds.join(", ")
+        kinds
+            .iter()
+            .map(|k| k.kind)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut reads = Vec::new();
     for run in 0..RUNS {

@@ -31,7 +31,12 @@ pub fn runnable(
     let mut runnable: Vec<&'static Rule> = selected
         .iter()
         .copied()
-        .filter(|r| !r.reads.iter().any(|k| blocked.iter().any(|b| b == k)))
+        .filter(|r| {
+            !r.reads
+                .kinds
+                .iter()
+                .any(|k| blocked.iter().any(|b| b == k.kind))
+        })
         .collect();
     let incomplete = &crate::rules::ipf002_incomplete_read::RULE;
     if runnable.len() < selected.len()

@@ -428,14 +428,16 @@ fn snapshot_command(args: &cli::SnapshotArgs) -> Outcome {
 
 /// The rule table as Markdown (README and `rules --format markdown`).
 pub fn rules_markdown() -> String {
-    let mut s =
-        String::from("| code | name | severity | fixable | summary |\n|---|---|---|---|---|\n");
+    let mut s = String::from(
+        "| code | name | category | severity | fix | summary |\n|---|---|---|---|---|---|\n",
+    );
     for r in rules::RULES {
         s.push_str(&format!(
-            "| [{code}](rules/docs/{code}.md) | {} | {} | {} | {} |\n",
+            "| [{code}](rules/docs/{code}.md) | {} | {} | {} | {} | {} |\n",
             r.name,
+            r.category().as_str(),
             r.severity.as_str(),
-            if r.fixable { "yes" } else { "no" },
+            r.fix.as_str(),
             r.summary,
             code = r.code
         ));
@@ -446,14 +448,25 @@ pub fn rules_markdown() -> String {
 /// A rule's documentation page.
 pub fn rule_page(rule: &rules::Rule) -> String {
     format!(
-        "# {} {}\n\nSeverity: {}. Fixable: {}.\n\n{}\n\n{}",
+        "# {} {}\n\nCategory: {}. Severity: {}. Fix: {}.\n\n{}\n\n{}",
         rule.code,
         rule.name,
+        rule.category().as_str(),
         rule.severity.as_str(),
-        if rule.fixable { "yes" } else { "no" },
+        rule.fix.as_str(),
         rule.summary,
         rule.docs().trim_end()
     ) + "\n"
+}
+
+/// A rule's metadata as JSON. `fixable` (whether any finding can carry an applicable fix)
+/// stays beside `fix` for readers written before fix availability had three values.
+fn rule_json(rule: &rules::Rule) -> serde_json::Value {
+    serde_json::json!({
+        "code": rule.code, "name": rule.name, "category": rule.category(),
+        "severity": rule.severity, "summary": rule.summary, "fix": rule.fix,
+        "fixable": rule.fix != rules::FixAvailability::None,
+    })
 }
 
 fn rules_command(args: &RulesArgs) -> Outcome {
@@ -461,12 +474,9 @@ fn rules_command(args: &RulesArgs) -> Outcome {
         Some(code) => match rules::find(code) {
             Some(rule) => match args.format {
                 RulesFormat::Json => {
-                    serde_json::to_string_pretty(&serde_json::json!({
-                        "code": rule.code, "name": rule.name, "severity": rule.severity,
-                        "summary": rule.summary, "fixable": rule.fixable, "docs": rule.docs(),
-                    }))
-                    .expect("json")
-                        + "\n"
+                    let mut json = rule_json(rule);
+                    json["docs"] = rule.docs().into();
+                    serde_json::to_string_pretty(&json).expect("json") + "\n"
                 }
                 _ => rule_page(rule),
             },
@@ -476,10 +486,7 @@ fn rules_command(args: &RulesArgs) -> Outcome {
         },
         None => match args.format {
             RulesFormat::Json => {
-                let list: Vec<_> = rules::RULES
-                    .iter()
-                    .map(|r| serde_json::json!({"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary, "fixable": r.fixable}))
-                    .collect();
+                let list: Vec<_> = rules::RULES.iter().map(|r| rule_json(r)).collect();
                 serde_json::to_string_pretty(&serde_json::json!({ "rules": list })).expect("json")
                     + "\n"
             }
@@ -488,9 +495,10 @@ fn rules_command(args: &RulesArgs) -> Outcome {
                 .iter()
                 .map(|r| {
                     format!(
-                        "{}  {:<34} {:<8} {}\n",
+                        "{}  {:<34} {:<15} {:<8} {}\n",
                         r.code,
                         r.name,
+                        r.category().as_str(),
                         r.severity.as_str(),
                         r.summary
                     )

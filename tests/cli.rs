@@ -206,11 +206,17 @@ fn rules_lists_and_explains() {
     let list = run(&["rules", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
     let rules = v["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["code"] == "IPF405"
+        && r["fixable"] == true
+        && r["fix"] == "always"
+        && r["category"] == "workloads"));
     assert!(rules
         .iter()
-        .any(|r| r["code"] == "IPF405" && r["fixable"] == true));
+        .any(|r| r["code"] == "IPF302" && r["fix"] == "none" && r["fixable"] == false));
     for r in rules {
-        for key in ["code", "name", "severity", "summary", "fixable"] {
+        for key in [
+            "code", "name", "category", "severity", "summary", "fix", "fixable",
+        ] {
             assert!(r.get(key).is_some());
         }
     }

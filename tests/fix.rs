@@ -8,10 +8,11 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use common::*;
-use istio_preflight::diagnostic::{Diagnostic, Edit, Fix, Severity, Subject};
+use istio_preflight::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity, Subject};
 use istio_preflight::fix::{self, Status};
 use istio_preflight::model::FieldPath;
 use istio_preflight::report::Report;
+use istio_preflight::rules::FixAvailability;
 use serde_json::json;
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -112,11 +113,32 @@ fn every_fixable_rule_fixture_has_a_fixed_snapshot_that_converges() {
                 "{name}: no-applicable-fix, but a fix applies"
             );
         }
-        if rule.fixable && no_fix.is_none() {
+        if rule.fix != FixAvailability::None && no_fix.is_none() {
             assert!(
                 plan.applied() > 0,
-                "{name}: {code} is fixable but no fix in its fixture applies; add a fire-* case whose fix applies"
+                "{name}: {code} declares fix: {} but no fix in its fixture applies; add a fire-* case whose fix applies",
+                rule.fix.as_str()
             );
+        }
+        // The declared availability is what the findings carry: none never has an edit,
+        // always has one on every finding.
+        for d in report.diagnostics.iter().filter(|d| d.code == rule.code) {
+            let applies = d.fix.as_ref().is_some_and(|f| {
+                f.applicability != Applicability::DisplayOnly && !f.edits.is_empty()
+            });
+            match rule.fix {
+                FixAvailability::None => assert!(
+                    !applies,
+                    "{name}: {code} declares fix: none but this finding carries an applicable fix: {}",
+                    d.message
+                ),
+                FixAvailability::Always => assert!(
+                    applies,
+                    "{name}: {code} declares fix: always but this finding has no applicable fix: {}",
+                    d.message
+                ),
+                FixAvailability::Sometimes => {}
+            }
         }
         if plan.changes.is_empty() {
             continue;

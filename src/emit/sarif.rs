@@ -63,8 +63,11 @@ fn rule_descriptor(rule: &Rule) -> Value {
         },
         "defaultConfiguration": {"level": level(rule.severity)},
         "properties": {
-            "tags": ["istio", "upgrade", "kubernetes"],
+            // Code scanning filters by tag: the category is one.
+            "tags": ["istio", "upgrade", "kubernetes", rule.category().as_str()],
             "precision": "high",
+            "category": rule.category().as_str(),
+            "fixAvailability": rule.fix.as_str(),
             "problem.severity": match rule.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",

@@ -12,6 +12,7 @@ pub mod duration;
 pub mod embedded;
 pub mod envoyfilter;
 pub mod gateway;
+pub mod gvk;
 pub mod install;
 pub mod intstr;
 pub mod mesh;

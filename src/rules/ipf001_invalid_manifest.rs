@@ -39,7 +39,7 @@ crate::declare_rule! {
     name: "invalid-manifest",
     severity: Error,
     summary: "A document cannot be parsed or is not a Kubernetes object of the expected shape",
-    fixable: false,
+    fix: None,
     reads: [],
 }
 

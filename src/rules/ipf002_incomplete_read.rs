@@ -55,7 +55,7 @@ crate::declare_rule! {
     name: "incomplete-read",
     severity: Warning,
     summary: "Part of the cluster could not be read; names the rules that could not run",
-    fixable: false,
+    fix: None,
     reads: [],
 }
 
@@ -67,7 +67,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         let readers: Vec<String> = cx
             .selected_rules
             .iter()
-            .filter(|r| r.reads.contains(&gap.kind.as_str()))
+            .filter(|r| r.reads.kinds.iter().any(|k| k.kind == gap.kind))
             .map(|r| format!("{} {}", r.code, r.name))
             .collect();
         // A gap no selected rule depends on changed nothing that was checked.

@@ -1,5 +1,9 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::{Edit, Fix};
+use crate::model::gvk::{
+    CONFIG_MAP, CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
+    NODE, POD, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::workload::WorkloadKind;
 use crate::model::Version;
 
@@ -43,8 +47,8 @@ crate::declare_rule! {
     name: "proxy-version-skew",
     severity: Error,
     summary: "A sidecar or gateway proxy is outside the supported skew of its control plane, now or after the upgrade",
-    fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
+    fix: Sometimes,
+    reads: [POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, NAMESPACE, CONFIG_MAP, MUTATING_WEBHOOK_CONFIGURATION, NODE],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

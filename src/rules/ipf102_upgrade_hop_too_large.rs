@@ -1,5 +1,6 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::Fix;
+use crate::model::gvk::DEPLOYMENT;
 use crate::model::Version;
 
 crate::declare_rule! {
@@ -39,8 +40,8 @@ crate::declare_rule! {
     name: "upgrade-hop-too-large",
     severity: Error,
     summary: "The upgrade from the current to the target Istio version spans more minor versions than the strategy supports",
-    fixable: false,
-    reads: ["Deployment"],
+    fix: None,
+    reads: [DEPLOYMENT],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

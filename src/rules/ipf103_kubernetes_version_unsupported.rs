@@ -1,5 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Fix, Severity};
+use crate::model::gvk::NODE;
 use crate::model::{FieldPath, Version};
 
 crate::declare_rule! {
@@ -40,8 +41,8 @@ crate::declare_rule! {
     name: "kubernetes-version-unsupported",
     severity: Error,
     summary: "The cluster's Kubernetes version is outside the range the target Istio release supports",
-    fixable: false,
-    reads: ["Node"],
+    fix: None,
+    reads: [NODE],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,6 +1,10 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::component::{self, Component, ComponentKind};
+use crate::model::gvk::{
+    ARGO_APPLICATION, ARGO_APPLICATION_SET, CONFIG_MAP, DAEMON_SET, DEPLOYMENT, FLUX_HELM_RELEASE,
+    FLUX_HELM_REPOSITORY, FLUX_KUSTOMIZATION, FLUX_OCI_REPOSITORY, POD,
+};
 use crate::model::version::{image_hub, image_name, normalize_hub};
 use crate::model::{FieldPath, Version};
 
@@ -60,11 +64,8 @@ crate::declare_rule! {
     name: "component-version-mismatch",
     severity: Warning,
     summary: "istiod, gateways, istio-cni and ztunnel of one revision run different versions or hubs",
-    fixable: false,
-    reads: [
-        "Deployment", "DaemonSet", "Pod", "ConfigMap", "HelmRelease", "HelmRepository",
-        "OCIRepository", "Kustomization", "Application", "ApplicationSet",
-    ],
+    fix: None,
+    reads: [DEPLOYMENT, DAEMON_SET, POD, CONFIG_MAP, FLUX_HELM_RELEASE, FLUX_HELM_REPOSITORY, FLUX_OCI_REPOSITORY, FLUX_KUSTOMIZATION, ARGO_APPLICATION, ARGO_APPLICATION_SET],
 }
 
 /// Two versions are the same release when they agree as far as both are known.

@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::date::Date;
+use crate::model::gvk::DEPLOYMENT;
 use crate::model::Version;
 use crate::release::{Release, ReleaseData};
 
@@ -41,8 +42,8 @@ crate::declare_rule! {
     name: "istio-version-eol",
     severity: Warning,
     summary: "The current or target Istio release is end-of-life or unknown to the bundled release data",
-    fixable: false,
-    reads: ["Deployment"],
+    fix: None,
+    reads: [DEPLOYMENT],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

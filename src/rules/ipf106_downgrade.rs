@@ -1,5 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Fix, Severity};
+use crate::model::gvk::DEPLOYMENT;
 use crate::model::mesh::ControlPlane;
 use crate::model::Version;
 
@@ -54,8 +55,8 @@ crate::declare_rule! {
     name: "downgrade",
     severity: Error,
     summary: "The target Istio version is older than the running control plane",
-    fixable: false,
-    reads: ["Deployment"],
+    fix: None,
+    reads: [DEPLOYMENT],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{ARGO_APPLICATION, FLUX_HELM_RELEASE, ISTIO_OPERATOR};
 use crate::model::install::{install_values, rendered_scalar, ValuesAt};
 use crate::model::FieldPath;
 use crate::yaml::{Node, Value};
@@ -46,8 +47,8 @@ crate::declare_rule! {
     name: "compatibility-version-unsupported",
     severity: Error,
     summary: "compatibilityVersion names a version the target release no longer ships a profile for",
-    fixable: false,
-    reads: ["IstioOperator", "HelmRelease", "Application"],
+    fix: None,
+    reads: [ISTIO_OPERATOR, FLUX_HELM_RELEASE, ARGO_APPLICATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,9 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, POD, REPLICA_SET, SERVICE,
+    STATEFUL_SET,
+};
 use crate::model::webhook::{
     self, FailurePolicy, StaleCheck, Staleness, WebhookConfig, WebhookEntry,
 };
@@ -63,8 +67,8 @@ crate::declare_rule! {
     name: "stale-injection-webhook",
     severity: Error,
     summary: "A sidecar-injection webhook calls a Service or revision that does not exist",
-    fixable: false,
-    reads: ["MutatingWebhookConfiguration", "Service", "Deployment", "Namespace", "Pod", "StatefulSet", "DaemonSet", "ReplicaSet"],
+    fix: None,
+    reads: [MUTATING_WEBHOOK_CONFIGURATION, SERVICE, DEPLOYMENT, NAMESPACE, POD, STATEFUL_SET, DAEMON_SET, REPLICA_SET],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{DEPLOYMENT, SERVICE, VALIDATING_WEBHOOK_CONFIGURATION};
 use crate::model::webhook::{self, FailurePolicy, StaleCheck, Staleness, WebhookEntry};
 use crate::model::FieldPath;
 
@@ -58,8 +59,8 @@ crate::declare_rule! {
     name: "stale-validation-webhook",
     severity: Error,
     summary: "An Istio validation webhook calls a Service or revision that does not exist",
-    fixable: false,
-    reads: ["ValidatingWebhookConfiguration", "Service", "Deployment"],
+    fix: None,
+    reads: [VALIDATING_WEBHOOK_CONFIGURATION, SERVICE, DEPLOYMENT],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,8 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
+use crate::model::gvk::{
+    CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, NAMESPACE, POD, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::mesh::Membership;
 use crate::model::{FieldPath, Labels};
 
@@ -48,8 +51,8 @@ crate::declare_rule! {
     name: "conflicting-injection-labels",
     severity: Error,
     summary: "A namespace or pod carries contradictory mesh labels",
-    fixable: true,
-    reads: ["Namespace", "Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob"],
+    fix: Sometimes,
+    reads: [NAMESPACE, POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB],
 }
 
 const INJECTION: &str = "istio-injection";

@@ -2,6 +2,7 @@ use std::collections::BTreeSet;
 
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, SERVICE};
 use crate::model::webhook::{self, Probe};
 use crate::model::Labels;
 
@@ -54,8 +55,8 @@ crate::declare_rule! {
     name: "overlapping-injectors",
     severity: Error,
     summary: "More than one sidecar-injection webhook selects the same namespace or pods",
-    fixable: false,
-    reads: ["MutatingWebhookConfiguration", "Namespace", "Deployment", "Service"],
+    fix: None,
+    reads: [MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, DEPLOYMENT, SERVICE],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -2,6 +2,10 @@ use std::collections::BTreeSet;
 
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, GATEWAY_API_GATEWAY, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, POD,
+    REPLICA_SET, SERVICE, STATEFUL_SET,
+};
 use crate::model::webhook::{self, WebhookConfig, REV};
 use crate::model::{FieldPath, Labels, ObjectId};
 
@@ -52,8 +56,8 @@ crate::declare_rule! {
     name: "revision-not-found",
     severity: Error,
     summary: "An istio.io/rev label names a revision or tag that has no control plane or tag webhook",
-    fixable: false,
-    reads: ["Namespace", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "MutatingWebhookConfiguration", "Service", "Gateway"],
+    fix: None,
+    reads: [NAMESPACE, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, POD, MUTATING_WEBHOOK_CONFIGURATION, SERVICE, GATEWAY_API_GATEWAY],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

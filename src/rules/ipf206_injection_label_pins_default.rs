@@ -1,5 +1,6 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::{Edit, Fix};
+use crate::model::gvk::{DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE};
 use crate::model::webhook::{self, INJECTION, REV};
 use crate::model::{FieldPath, Labels};
 
@@ -44,8 +45,8 @@ crate::declare_rule! {
     name: "injection-label-pins-default",
     severity: Info,
     summary: "A namespace uses istio-injection=enabled; a canary upgrade needs revision labels or tags",
-    fixable: true,
-    reads: ["Namespace", "MutatingWebhookConfiguration", "Deployment"],
+    fix: Sometimes,
+    reads: [NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION, DEPLOYMENT],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

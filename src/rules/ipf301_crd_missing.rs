@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
+use crate::model::gvk::{CUSTOM_RESOURCE_DEFINITION, DEPLOYMENT};
 use crate::model::FieldPath;
 
 crate::declare_rule! {
@@ -40,8 +41,8 @@ crate::declare_rule! {
     name: "crd-missing",
     severity: Error,
     summary: "An Istio CRD that the target release or a resource in the input needs is absent",
-    fixable: false,
-    reads: ["CustomResourceDefinition", "Deployment", "*"],
+    fix: None,
+    reads: [CUSTOM_RESOURCE_DEFINITION, DEPLOYMENT] + EVERY_CHECKED_KIND,
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

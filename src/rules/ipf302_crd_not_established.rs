@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
+use crate::model::gvk::CUSTOM_RESOURCE_DEFINITION;
 
 crate::declare_rule! {
     /// ## What it does
@@ -35,8 +36,8 @@ crate::declare_rule! {
     name: "crd-not-established",
     severity: Error,
     summary: "An Istio CRD's status says it is not Established or its names are not accepted",
-    fixable: false,
-    reads: ["CustomResourceDefinition"],
+    fix: None,
+    reads: [CUSTOM_RESOURCE_DEFINITION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
+use crate::model::gvk::CUSTOM_RESOURCE_DEFINITION;
 use crate::model::FieldPath;
 use crate::model::Version;
 use crate::release::reached;
@@ -47,8 +48,8 @@ crate::declare_rule! {
     name: "crds-behind-target",
     severity: Error,
     summary: "Installed Istio CRDs do not serve the API versions the target control plane needs: upgrade the CRDs first",
-    fixable: false,
-    reads: ["CustomResourceDefinition"],
+    fix: None,
+    reads: [CUSTOM_RESOURCE_DEFINITION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::crd::is_istio_group;
+use crate::model::gvk::Gvk;
 use crate::model::{FieldPath, Version};
 use crate::release::{reached, ReleaseData};
 
@@ -47,15 +48,29 @@ crate::declare_rule! {
     name: "api-version-not-served",
     severity: Error,
     summary: "A resource uses an apiVersion the target's Istio CRDs do not serve",
-    fixable: true,
+    fix: Sometimes,
     // Besides every kind other rules read, the removed kinds a cluster still holds where
     // their old CRDs were never deleted (rules/removed-apis.yaml).
     reads: [
-        "*", "Policy", "MeshPolicy", "ClusterRbacConfig", "RbacConfig", "ServiceRole",
-        "ServiceRoleBinding", "HTTPAPISpec", "HTTPAPISpecBinding", "QuotaSpec",
-        "QuotaSpecBinding", "attributemanifest", "handler", "instance", "rule", "adapter",
-        "template", "BackendTLSPolicy", "InferencePool",
-    ],
+        Gvk::new("authentication.istio.io", "v1alpha1", "Policy"),
+        Gvk::new("authentication.istio.io", "v1alpha1", "MeshPolicy"),
+        Gvk::new("rbac.istio.io", "v1alpha1", "ClusterRbacConfig"),
+        Gvk::new("rbac.istio.io", "v1alpha1", "RbacConfig"),
+        Gvk::new("rbac.istio.io", "v1alpha1", "ServiceRole"),
+        Gvk::new("rbac.istio.io", "v1alpha1", "ServiceRoleBinding"),
+        Gvk::new("config.istio.io", "v1alpha2", "HTTPAPISpec"),
+        Gvk::new("config.istio.io", "v1alpha2", "HTTPAPISpecBinding"),
+        Gvk::new("config.istio.io", "v1alpha2", "QuotaSpec"),
+        Gvk::new("config.istio.io", "v1alpha2", "QuotaSpecBinding"),
+        Gvk::new("config.istio.io", "v1alpha2", "attributemanifest"),
+        Gvk::new("config.istio.io", "v1alpha2", "handler"),
+        Gvk::new("config.istio.io", "v1alpha2", "instance"),
+        Gvk::new("config.istio.io", "v1alpha2", "rule"),
+        Gvk::new("config.istio.io", "v1alpha2", "adapter"),
+        Gvk::new("config.istio.io", "v1alpha2", "template"),
+        Gvk::new("gateway.networking.k8s.io", "v1alpha3", "BackendTLSPolicy"),
+        Gvk::new("inference.networking.x-k8s.io", "v1alpha2", "InferencePool"),
+    ] + EVERY_CHECKED_KIND,
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

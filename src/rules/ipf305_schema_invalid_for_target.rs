@@ -43,8 +43,8 @@ crate::declare_rule! {
     name: "schema-invalid-for-target",
     severity: Error,
     summary: "A resource fails the target release's CRD schema (removed, renamed or mistyped fields)",
-    fixable: false,
-    reads: ["*"],
+    fix: None,
+    reads: [] + EVERY_CHECKED_KIND,
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

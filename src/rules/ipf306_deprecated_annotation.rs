@@ -65,8 +65,8 @@ crate::declare_rule! {
     name: "deprecated-annotation",
     severity: Warning,
     summary: "A resource uses an Istio annotation that the target release deprecates, ignores or removed",
-    fixable: true,
-    reads: ["*"],
+    fix: Sometimes,
+    reads: [] + EVERY_CHECKED_KIND,
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,9 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
+use crate::model::gvk::{
+    ARGO_APPLICATION, ARGO_APPLICATION_SET, CONFIG_MAP, DEPLOYMENT, FLUX_HELM_RELEASE,
+    FLUX_HELM_REPOSITORY, FLUX_KUSTOMIZATION, FLUX_OCI_REPOSITORY, ISTIO_OPERATOR,
+};
 use crate::model::install::find_setting;
 use crate::model::{FieldPath, Version};
 use crate::release::{self, reached, RemovedSetting};
@@ -62,11 +66,8 @@ crate::declare_rule! {
     name: "removed-install-setting",
     severity: Error,
     summary: "An IstioOperator, Helm values file or istiod setting uses a field or flag the target release removed",
-    fixable: true,
-    reads: [
-        "IstioOperator", "Deployment", "ConfigMap", "HelmRelease", "HelmRepository",
-        "OCIRepository", "Kustomization", "Application", "ApplicationSet",
-    ],
+    fix: Sometimes,
+    reads: [ISTIO_OPERATOR, DEPLOYMENT, CONFIG_MAP, FLUX_HELM_RELEASE, FLUX_HELM_REPOSITORY, FLUX_OCI_REPOSITORY, FLUX_KUSTOMIZATION, ARGO_APPLICATION, ARGO_APPLICATION_SET],
 }
 
 /// Where a settings tree came from, for the message and the severity.

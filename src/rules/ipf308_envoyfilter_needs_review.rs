@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::envoyfilter::{self, is_v2_type, Patch};
+use crate::model::gvk::ENVOY_FILTER;
 use crate::model::FieldPath;
 
 crate::declare_rule! {
@@ -71,8 +72,8 @@ crate::declare_rule! {
     name: "envoyfilter-needs-review",
     severity: Warning,
     summary: "An EnvoyFilter patches Envoy internals that change between proxy versions",
-    fixable: false,
-    reads: ["EnvoyFilter"],
+    fix: None,
+    reads: [ENVOY_FILTER],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -65,8 +65,8 @@ crate::declare_rule! {
     name: "behavior-change",
     severity: Warning,
     summary: "The upgrade crosses a release whose changed default affects resources in the input",
-    fixable: false,
-    reads: ["*"],
+    fix: None,
+    reads: [] + EVERY_CHECKED_KIND,
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

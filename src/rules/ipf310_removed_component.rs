@@ -1,5 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{ARGO_APPLICATION, DAEMON_SET, DEPLOYMENT, FLUX_HELM_RELEASE};
 use crate::model::version::{image_hub, image_name};
 use crate::model::{FieldPath, ObjectId};
 use crate::release::RemovedComponent;
@@ -56,8 +57,8 @@ crate::declare_rule! {
     name: "removed-component",
     severity: Error,
     summary: "The estate runs a component the target Istio release no longer ships",
-    fixable: false,
-    reads: ["Deployment", "DaemonSet", "HelmRelease", "Application"],
+    fix: None,
+    reads: [DEPLOYMENT, DAEMON_SET, FLUX_HELM_RELEASE, ARGO_APPLICATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,5 +1,8 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::{
+    ARGO_APPLICATION, CUSTOM_RESOURCE_DEFINITION, DEPLOYMENT, FLUX_HELM_RELEASE, SERVICE_ACCOUNT,
+};
 use crate::model::{FieldPath, Object, Version};
 use crate::release::reached;
 
@@ -54,8 +57,8 @@ crate::declare_rule! {
     name: "helm-crd-ownership",
     severity: Error,
     summary: "Istio CRDs lack the Helm ownership metadata that the base chart from 1.24 needs to upgrade them",
-    fixable: false,
-    reads: ["CustomResourceDefinition", "HelmRelease", "Application", "ServiceAccount", "Deployment"],
+    fix: None,
+    reads: [CUSTOM_RESOURCE_DEFINITION, FLUX_HELM_RELEASE, ARGO_APPLICATION, SERVICE_ACCOUNT, DEPLOYMENT],
 }
 
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";

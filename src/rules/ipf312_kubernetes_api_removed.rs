@@ -49,7 +49,7 @@ crate::declare_rule! {
     name: "kubernetes-api-removed",
     severity: Error,
     summary: "A resource uses a Kubernetes API version removed at or before the oldest Kubernetes version the target supports",
-    fixable: false,
+    fix: None,
     reads: [],
 }
 

@@ -2,6 +2,10 @@ use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::ReplicaSource;
 use crate::model::gateway::is_istio_component;
+use crate::model::gvk::{
+    DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, POD,
+    POD_DISRUPTION_BUDGET, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::FieldPath;
 
 crate::declare_rule! {
@@ -55,8 +59,8 @@ crate::declare_rule! {
     name: "pdb-blocks-eviction",
     severity: Error,
     summary: "A PodDisruptionBudget for a meshed workload allows zero voluntary disruptions",
-    fixable: true,
-    reads: ["PodDisruptionBudget", "HorizontalPodAutoscaler", "Deployment", "StatefulSet", "ReplicaSet", "Pod", "Namespace", "MutatingWebhookConfiguration"],
+    fix: Always,
+    reads: [POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER, DEPLOYMENT, STATEFUL_SET, REPLICA_SET, POD, NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -1,6 +1,10 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::disruption::counts_for_budgets;
+use crate::model::gvk::{
+    DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
+    POD_DISRUPTION_BUDGET, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
@@ -37,8 +41,8 @@ crate::declare_rule! {
     name: "missing-pdb",
     severity: Warning,
     summary: "A meshed workload with more than one replica has no PodDisruptionBudget",
-    fixable: false,
-    reads: ["PodDisruptionBudget", "HorizontalPodAutoscaler", "Deployment", "StatefulSet", "ReplicaSet", "Namespace", "MutatingWebhookConfiguration"],
+    fix: None,
+    reads: [POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER, DEPLOYMENT, STATEFUL_SET, REPLICA_SET, NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -3,6 +3,9 @@ use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{
     resolve_fenceposts, Autoscalers, DaemonSetStrategy, DeploymentStrategy,
 };
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
+};
 use crate::model::intstr::IntOrPercent;
 use crate::model::workload::{Workload, WorkloadKind};
 use crate::model::FieldPath;
@@ -59,8 +62,8 @@ crate::declare_rule! {
     name: "rolling-update-capacity-loss",
     severity: Warning,
     summary: "A meshed Deployment's rollout takes pods down before replacements are ready (maxUnavailable above 0)",
-    fixable: true,
-    reads: ["Deployment", "DaemonSet", "HorizontalPodAutoscaler", "Namespace", "MutatingWebhookConfiguration"],
+    fix: Sometimes,
+    reads: [DEPLOYMENT, DAEMON_SET, HORIZONTAL_POD_AUTOSCALER, NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

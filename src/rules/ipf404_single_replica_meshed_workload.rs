@@ -3,6 +3,10 @@ use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{
     sole_replica_restart, ReplicaSource, SoleReplicaRestart, SoleReplicaStop,
 };
+use crate::model::gvk::{
+    DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, REPLICA_SET,
+    STATEFUL_SET,
+};
 use crate::model::workload::WorkloadKind;
 use crate::model::FieldPath;
 
@@ -64,8 +68,8 @@ crate::declare_rule! {
     name: "single-replica-meshed-workload",
     severity: Warning,
     summary: "A meshed workload runs one replica and its restart for the new proxy stops it before a replacement is ready",
-    fixable: true,
-    reads: ["Deployment", "StatefulSet", "ReplicaSet", "HorizontalPodAutoscaler", "Namespace", "MutatingWebhookConfiguration"],
+    fix: Sometimes,
+    reads: [DEPLOYMENT, STATEFUL_SET, REPLICA_SET, HORIZONTAL_POD_AUTOSCALER, NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

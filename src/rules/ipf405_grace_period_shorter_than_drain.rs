@@ -1,6 +1,10 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::duration::format_duration;
+use crate::model::gvk::{
+    CONFIG_MAP, CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
+    NODE, POD, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::proxy::ProxyModel;
 
 crate::declare_rule! {
@@ -58,8 +62,8 @@ crate::declare_rule! {
     name: "grace-period-shorter-than-drain",
     severity: Error,
     summary: "A pod with a classic sidecar has a terminationGracePeriodSeconds shorter than its proxy's terminationDrainDuration",
-    fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
+    fix: Always,
+    reads: [POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, NAMESPACE, CONFIG_MAP, MUTATING_WEBHOOK_CONFIGURATION, NODE],
 }
 
 /// Margin the fix leaves between the end of the drain and the kubelet's SIGKILL.

@@ -1,5 +1,9 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
+use crate::model::gvk::{
+    CONFIG_MAP, CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
+    NODE, POD, REPLICA_SET, STATEFUL_SET,
+};
 use crate::model::mesh::Source;
 use crate::model::proxy::ProxyModel;
 use crate::yaml;
@@ -64,8 +68,8 @@ crate::declare_rule! {
     name: "proxy-start-not-held",
     severity: Warning,
     summary: "After the upgrade, a meshed workload's classic sidecar does not hold the application until the proxy starts",
-    fixable: true,
-    reads: ["Pod", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
+    fix: Sometimes,
+    reads: [POD, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, JOB, CRON_JOB, NAMESPACE, CONFIG_MAP, MUTATING_WEBHOOK_CONFIGURATION, NODE],
 }
 
 const ANNOTATION: &str = "proxy.istio.io/config";

@@ -6,6 +6,10 @@ use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::sole_replica_restart;
 use crate::model::duration::format_duration;
 use crate::model::gateway::gateway_install;
+use crate::model::gvk::{
+    CONFIG_MAP, DAEMON_SET, DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, NODE, POD,
+    REPLICA_SET, SERVICE, STATEFUL_SET,
+};
 use crate::model::mesh::Source;
 use crate::model::protocol::Protocol;
 use crate::model::proxy::ProxyModel;
@@ -80,8 +84,8 @@ crate::declare_rule! {
     name: "long-lived-connections-drain",
     severity: Warning,
     summary: "A classic-sidecar workload serving gRPC/WebSocket/TCP keeps Istio's default drain, so its connections are cut mid-flight",
-    fixable: true,
-    reads: ["Service", "Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Pod", "Namespace", "ConfigMap", "MutatingWebhookConfiguration", "Node"],
+    fix: Always,
+    reads: [SERVICE, DEPLOYMENT, STATEFUL_SET, DAEMON_SET, REPLICA_SET, POD, NAMESPACE, CONFIG_MAP, MUTATING_WEBHOOK_CONFIGURATION, NODE],
 }
 
 const ANNOTATION: &str = "proxy.istio.io/config";

@@ -2,6 +2,10 @@ use super::{Context, Sink, Strategy};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::capacity::{node_rooms, pod_requests, Resources};
 use crate::model::disruption::{resolve_fenceposts, DeploymentStrategy};
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, LIMIT_RANGE, NODE, POD, REPLICA_SET,
+    RESOURCE_QUOTA, STATEFUL_SET,
+};
 use crate::model::quantity::Quantity;
 use crate::model::workload::{Workload, WorkloadKind};
 use crate::model::{FieldPath, Inventory, Object};
@@ -54,8 +58,8 @@ crate::declare_rule! {
     name: "no-capacity-for-second-control-plane",
     severity: Error,
     summary: "ResourceQuota, LimitRange or node allocatable cannot fit a second istiod with the current requests and replicas",
-    fixable: true,
-    reads: ["Deployment", "HorizontalPodAutoscaler", "ResourceQuota", "LimitRange", "Node", "Pod", "StatefulSet", "ReplicaSet", "DaemonSet"],
+    fix: Sometimes,
+    reads: [DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, RESOURCE_QUOTA, LIMIT_RANGE, NODE, POD, STATEFUL_SET, REPLICA_SET, DAEMON_SET],
 }
 
 /// What the upgrade adds in istiod's namespace.

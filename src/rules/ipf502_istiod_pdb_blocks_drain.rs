@@ -4,6 +4,9 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::disruption::ReplicaSource;
 use crate::model::gateway::gateway_install;
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET, STATEFUL_SET,
+};
 use crate::model::{FieldPath, ObjectId};
 
 crate::declare_rule! {
@@ -40,8 +43,8 @@ crate::declare_rule! {
     name: "istiod-pdb-blocks-drain",
     severity: Warning,
     summary: "istiod or a gateway runs one replica under a PodDisruptionBudget that forbids its eviction",
-    fixable: false,
-    reads: ["PodDisruptionBudget", "HorizontalPodAutoscaler", "Deployment", "DaemonSet", "StatefulSet"],
+    fix: None,
+    reads: [POD_DISRUPTION_BUDGET, HORIZONTAL_POD_AUTOSCALER, DEPLOYMENT, DAEMON_SET, STATEFUL_SET],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

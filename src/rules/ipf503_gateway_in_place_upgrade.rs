@@ -1,6 +1,9 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::Fix;
 use crate::model::gateway::{gateway_install, GatewayInstall};
+use crate::model::gvk::{
+    DAEMON_SET, DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, STATEFUL_SET,
+};
 use crate::model::mesh::Membership;
 
 crate::declare_rule! {
@@ -51,8 +54,8 @@ crate::declare_rule! {
     name: "gateway-in-place-upgrade",
     severity: Warning,
     summary: "A gateway will be upgraded in place with the control plane instead of by its own canary",
-    fixable: false,
-    reads: ["Deployment", "DaemonSet", "StatefulSet", "Namespace", "MutatingWebhookConfiguration"],
+    fix: None,
+    reads: [DEPLOYMENT, DAEMON_SET, STATEFUL_SET, NAMESPACE, MUTATING_WEBHOOK_CONFIGURATION],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

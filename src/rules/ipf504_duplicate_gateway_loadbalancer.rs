@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::gvk::SERVICE;
 use crate::model::selector::scalar_string;
 use crate::model::{FieldPath, ObjectId};
 
@@ -42,8 +43,8 @@ crate::declare_rule! {
     name: "duplicate-gateway-loadbalancer",
     severity: Warning,
     summary: "Several LoadBalancer Services select the same gateway across revisions (extra cloud load balancers)",
-    fixable: false,
-    reads: ["Service"],
+    fix: None,
+    reads: [SERVICE],
 }
 
 fn check(cx: &Context, sink: &mut Sink) {

@@ -2,6 +2,7 @@
 
 use crate::diagnostic::{Diagnostic, Fix, Severity, Subject};
 use crate::load::files::ReadProblem;
+use crate::model::gvk::Reads;
 use crate::model::workload::ShapeError;
 use crate::model::{FieldPath, Inventory, ObjectId};
 
@@ -94,13 +95,104 @@ pub struct Rule {
     pub summary: &'static str,
     /// Markdown, from the rule's doc comment.
     raw_docs: &'static str,
-    pub fixable: bool,
+    pub fix: FixAvailability,
     /// The kinds the rule reads (what a live read must list for it).
-    pub reads: &'static [&'static str],
+    pub reads: Reads,
     pub check: fn(&Context, &mut Sink),
 }
 
+/// Whether a rule's findings carry a fix that `--fix` can apply (safe or unsafe edits; a
+/// display-only suggestion does not count), as ruff's `FixAvailability`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixAvailability {
+    /// Never: findings say what to do, but nothing applies itself.
+    None,
+    /// For some findings (where the value to write is known and the edit stays inside the
+    /// field the finding is about).
+    Sometimes,
+    /// For every finding.
+    Always,
+}
+
+impl FixAvailability {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FixAvailability::None => "none",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "always",
+        }
+    }
+}
+
+/// The part of the upgrade a rule is about: the hundreds of its code (SPEC §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// IPF0xx: what could not be read or parsed.
+    Input,
+    /// IPF1xx: Istio and Kubernetes versions and the upgrade path.
+    Versions,
+    /// IPF2xx: injection webhooks, injection labels and revisions.
+    Webhooks,
+    /// IPF3xx: CRDs, API versions, annotations, install settings and changed defaults.
+    CrdsAndConfig,
+    /// IPF4xx: how meshed workloads restart and drain.
+    Workloads,
+    /// IPF5xx: room and disruption budgets for the control plane and gateways.
+    ControlPlane,
+    /// IPF6xx: several clusters of one mesh.
+    Multicluster,
+    /// IPF7xx: ambient mode (ztunnel, istio-cni, waypoints).
+    Ambient,
+    /// IPF8xx: the Gateway API.
+    GatewayApi,
+}
+
+impl Category {
+    /// The category of a code `IPFnxx`. A code outside the catalog's ranges is a mistake in
+    /// a rule declaration, so this fails the build (the registry is a `static`).
+    pub const fn of_code(code: &str) -> Category {
+        let b = code.as_bytes();
+        assert!(
+            b.len() == 6 && b[0] == b'I' && b[1] == b'P' && b[2] == b'F',
+            "a rule code is IPF and three digits"
+        );
+        match b[3] {
+            b'0' => Category::Input,
+            b'1' => Category::Versions,
+            b'2' => Category::Webhooks,
+            b'3' => Category::CrdsAndConfig,
+            b'4' => Category::Workloads,
+            b'5' => Category::ControlPlane,
+            b'6' => Category::Multicluster,
+            b'7' => Category::Ambient,
+            b'8' => Category::GatewayApi,
+            _ => panic!("no category for this code range (SPEC §4)"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Input => "input",
+            Category::Versions => "versions",
+            Category::Webhooks => "webhooks",
+            Category::CrdsAndConfig => "crds-and-config",
+            Category::Workloads => "workloads",
+            Category::ControlPlane => "control-plane",
+            Category::Multicluster => "multicluster",
+            Category::Ambient => "ambient",
+            Category::GatewayApi => "gateway-api",
+        }
+    }
+}
+
 impl Rule {
+    /// The part of the upgrade the rule is about, from its code.
+    pub fn category(&self) -> Category {
+        Category::of_code(self.code)
+    }
+
     /// Whether `pattern` stands for this rule: its code, a prefix of it (case-insensitive)
     /// or its name, as people write them in `--select`, `--ignore` and the config file.
     pub fn matches(&self, pattern: &str) -> bool {
@@ -119,6 +211,11 @@ impl Rule {
 
 /// Declares a rule: the doc comment is its user documentation, then its metadata. The
 /// module must define `fn check(cx: &Context, sink: &mut Sink)`.
+///
+/// - `fix:` is a [`FixAvailability`] variant: `None`, `Sometimes` or `Always`.
+/// - `reads:` lists the kinds the rule needs, as [`crate::model::gvk`] constants, optionally
+///   followed by `+ EVERY_CHECKED_KIND` for a rule that also looks at every kind some rule
+///   interprets. The category follows from the code.
 #[macro_export]
 macro_rules! declare_rule {
     (
@@ -127,8 +224,8 @@ macro_rules! declare_rule {
         name: $name:literal,
         severity: $severity:ident,
         summary: $summary:literal,
-        fixable: $fixable:literal,
-        reads: [$($kind:literal),* $(,)?] $(,)?
+        fix: $fix:ident,
+        reads: [$($kind:expr),* $(,)?] $(+ $every:ident)? $(,)?
     ) => {
         $(#[doc = $doc])*
         pub static RULE: $crate::rules::Rule = $crate::rules::Rule::new(
@@ -137,10 +234,25 @@ macro_rules! declare_rule {
             $crate::diagnostic::Severity::$severity,
             $summary,
             concat!($($doc, "\n"),*),
-            $fixable,
-            &[$($kind),*],
+            $crate::rules::FixAvailability::$fix,
+            $crate::model::gvk::Reads {
+                kinds: &[$($kind),*],
+                every_checked_kind: $crate::__reads_every!($($every)?),
+            },
             check,
         );
+    };
+}
+
+/// `+ EVERY_CHECKED_KIND` in `declare_rule!`; any other word there fails to compile.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __reads_every {
+    () => {
+        false
+    };
+    (EVERY_CHECKED_KIND) => {
+        true
     };
 }
 
@@ -152,17 +264,19 @@ impl Rule {
         severity: Severity,
         summary: &'static str,
         raw_docs: &'static str,
-        fixable: bool,
-        reads: &'static [&'static str],
+        fix: FixAvailability,
+        reads: Reads,
         check: fn(&Context, &mut Sink),
     ) -> Rule {
+        // Checked here so that a code outside the catalog's ranges fails the build.
+        let _ = Category::of_code(code);
         Rule {
             code,
             name,
             severity,
             summary,
             raw_docs,
-            fixable,
+            fix,
             reads,
             check,
         }

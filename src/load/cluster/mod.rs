@@ -19,6 +19,7 @@ use kube::{Client, Config};
 use serde_json::{Map, Value as Json};
 use tokio::time::Instant;
 
+use crate::model::gvk::Gvk;
 use crate::model::read_gap::{self, GapReason, ReadGap};
 use crate::model::Object;
 use crate::rules::Rule;
@@ -77,67 +78,20 @@ const BUILT_IN_KINDS: &[&str] = &[
     "Lease",
 ];
 
-/// What a rule that declares `reads: ["*"]` (one that looks at annotations or defaults on
-/// any object it understands) reads: every kind some rule interprets, never Secrets, Events
-/// or Leases, which no rule looks at and which are large or sensitive.
-const EVERY_CHECKED_KIND: &[&str] = &[
-    "Pod",
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-    "Service",
-    "Namespace",
-    "ConfigMap",
-    "Node",
-    "PodDisruptionBudget",
-    "HorizontalPodAutoscaler",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "CustomResourceDefinition",
-    "DestinationRule",
-    "VirtualService",
-    "Gateway",
-    "ServiceEntry",
-    "Sidecar",
-    "EnvoyFilter",
-    "WorkloadEntry",
-    "WorkloadGroup",
-    "ProxyConfig",
-    "AuthorizationPolicy",
-    "PeerAuthentication",
-    "RequestAuthentication",
-    "Telemetry",
-    "WasmPlugin",
-    "IstioOperator",
-];
-
-/// The kinds the given rules read, sorted; the tool's own record kinds are not listed.
-pub fn kinds_for(rules: &[&Rule]) -> Vec<String> {
-    let kinds: BTreeSet<&str> = rules
+/// The kinds the given rules read, sorted and each once; the tool's own record kinds are
+/// not listed.
+pub fn kinds_for(rules: &[&Rule]) -> Vec<Gvk> {
+    let kinds: BTreeSet<Gvk> = rules
         .iter()
-        .flat_map(|r| r.reads.iter().copied())
-        .flat_map(|k| {
-            if k == "*" {
-                EVERY_CHECKED_KIND.to_vec()
-            } else {
-                vec![k]
-            }
-        })
-        .filter(|k| *k != read_gap::READ_GAP && *k != read_gap::CLUSTER_VERSION)
+        .flat_map(|r| r.reads.listed())
+        .filter(|k| k.kind != read_gap::READ_GAP && k.kind != read_gap::CLUSTER_VERSION)
         .collect();
-    kinds.into_iter().map(str::to_string).collect()
+    kinds.into_iter().collect()
 }
 
 /// Reads the kinds from the cluster `args` names. `Err` is a one-line reason naming the
 /// context: the cluster could not be reached or the kubeconfig is unusable (exit 2).
-pub fn read(
-    args: &ClusterTarget,
-    kinds: &[String],
-    limits: &Limits,
-) -> Result<ClusterRead, String> {
+pub fn read(args: &ClusterTarget, kinds: &[Gvk], limits: &Limits) -> Result<ClusterRead, String> {
     // One thread drives the I/O; JSON decoding of pages goes to two blocking threads, so a
     // read uses both cores of a small machine without a work-stealing pool.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -323,11 +277,7 @@ struct Reader {
 }
 
 impl Reader {
-    async fn read_all(
-        &self,
-        kinds: &[String],
-        namespaces: &[String],
-    ) -> Result<Vec<Object>, String> {
+    async fn read_all(&self, kinds: &[Gvk], namespaces: &[String]) -> Result<Vec<Object>, String> {
         let mut records: Vec<Json> = Vec::new();
         // `/version` first: it is cheap, every authenticated user may read it, and it tells
         // an unreachable cluster or rejected credentials apart before any real work.
@@ -343,14 +293,24 @@ impl Reader {
         let resources = self.discover().await?;
         let mut jobs = Vec::new();
         let mut gaps: Vec<(String, ReadGap)> = Vec::new();
-        for kind in kinds {
-            let served: Vec<&Resource> = resources.iter().filter(|r| &r.kind == kind).collect();
+        for gvk in kinds {
+            let served: Vec<&Resource> = resources
+                .iter()
+                .filter(|r| r.kind == gvk.kind && r.group == gvk.group)
+                .collect();
             if served.is_empty() {
-                let built_in = BUILT_IN_KINDS.contains(&kind.as_str());
+                let kind = gvk.kind;
+                let built_in = BUILT_IN_KINDS.contains(&kind);
+                // Named by the kind; by kind and group where two groups share the kind
+                // (Istio's and the Gateway API's Gateway).
+                let mut name = kind.to_ascii_lowercase();
+                if gaps.iter().any(|(n, _)| *n == name) {
+                    name = format!("{name}.{}", gvk.group);
+                }
                 gaps.push((
-                    kind.to_ascii_lowercase(),
+                    name,
                     ReadGap {
-                        kind: kind.clone(),
+                        kind: kind.to_string(),
                         namespace: None,
                         reason: if built_in {
                             GapReason::NotServed
@@ -898,8 +858,8 @@ mod tests {
     #[test]
     fn kinds_come_from_the_rules_without_the_tools_own_records() {
         let kinds = kinds_for(crate::rules::RULES);
-        assert!(kinds.contains(&"Pod".to_string()));
-        assert!(!kinds.iter().any(|k| k == read_gap::READ_GAP));
+        assert!(kinds.contains(&crate::model::gvk::POD));
+        assert!(!kinds.iter().any(|k| k.kind == read_gap::READ_GAP));
         let mut sorted = kinds.clone();
         sorted.sort();
         assert_eq!(kinds, sorted);
