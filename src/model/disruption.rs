@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::intstr::{IntOrPercent, Rounding};
+use super::path::{Field, SPEC};
 use super::workload::{Workload, WorkloadKind};
-use super::{Inventory, ObjectId, Selector};
+use super::{FieldPath, Inventory, ObjectId, Selector};
 use crate::yaml::{Node, Value};
 
 /// A HorizontalPodAutoscaler (any `autoscaling/*` version: v1 and v2 share these fields).
@@ -194,7 +195,21 @@ pub enum DeploymentStrategy {
 /// The default for both `maxSurge` and `maxUnavailable`.
 const DEPLOYMENT_DEFAULT: IntOrPercent = IntOrPercent::Percent(25);
 
+/// Where a workload's replica count is.
+pub const REPLICAS: Field = Field::new("/spec/replicas");
+
+/// Where a Deployment's rollout strategy is.
+pub const DEPLOYMENT_STRATEGY: Field = Field::new("/spec/strategy");
+
+/// Where a DaemonSet's or StatefulSet's rollout strategy is.
+pub const UPDATE_STRATEGY: Field = Field::new("/spec/updateStrategy");
+
 impl DeploymentStrategy {
+    /// The strategy of the Deployment `object`, as [`DeploymentStrategy::from_node`] reads it.
+    pub fn of(object: Node) -> Option<DeploymentStrategy> {
+        DeploymentStrategy::from_node(DEPLOYMENT_STRATEGY.read(object))
+    }
+
     /// Reads `spec.strategy` (the node may be absent). `None` when a value is one the API
     /// server rejects (unknown type, bad int-or-percent, both fields zero): such a
     /// Deployment is never admitted, so it has no rollout to judge.
@@ -356,6 +371,11 @@ pub enum DaemonSetStrategy {
 }
 
 impl DaemonSetStrategy {
+    /// The strategy of the DaemonSet `object`.
+    pub fn of(object: Node) -> Option<DaemonSetStrategy> {
+        DaemonSetStrategy::from_node(UPDATE_STRATEGY.read(object))
+    }
+
     pub fn from_node(strategy: Option<Node>) -> Option<DaemonSetStrategy> {
         match strategy.and_then(|s| s.str_at(&["type"])) {
             Some("OnDelete") => return Some(DaemonSetStrategy::OnDelete),
@@ -464,12 +484,12 @@ impl Budget {
     }
 
     /// The budget field a finding points at.
-    pub fn field_name(&self) -> &'static str {
-        if self.max_unavailable.is_some() {
+    pub fn field(&self) -> FieldPath {
+        SPEC.key(if self.max_unavailable.is_some() {
             "maxUnavailable"
         } else {
             "minAvailable"
-        }
+        })
     }
 }
 

@@ -9,8 +9,11 @@ use super::duration::parse_duration;
 use super::selector::Labels;
 use super::version::{image_hub, image_name, Version};
 use super::workload::Workload;
-use super::{Inventory, ObjectId, Origin};
+use super::{Field, Inventory, ObjectId, Origin};
 use crate::yaml::{self, Node};
+
+/// Where an istio ConfigMap holds the mesh config (YAML text).
+pub const MESH_CONFIG: Field = Field::new("/data/mesh");
 
 /// Namespaces the injector never touches (istio/istio `pkg/kube/inject`).
 const NEVER_INJECTED: &[&str] = &[
@@ -347,7 +350,7 @@ impl Mesh {
                 }
             };
             if let Some(rev) = revision_of("istio") {
-                if o.root().str_at(&["data", "mesh"]).is_some() {
+                if MESH_CONFIG.read_str(o.root()).is_some() {
                     let mesh_config = mesh_config_of(o).map(std::sync::Arc::new);
                     mesh.mesh_defaults.insert(
                         rev,
@@ -697,7 +700,7 @@ pub fn requested_injection(
 /// The mesh configuration an `istio[-<revision>]` ConfigMap holds as YAML text under
 /// `data.mesh`, parsed; `None` when absent or not YAML.
 pub fn mesh_config_of(o: &super::Object) -> Option<yaml::Tree> {
-    yaml::parse_str(o.root().str_at(&["data", "mesh"])?)
+    yaml::parse_str(MESH_CONFIG.read_str(o.root())?)
         .ok()
         .flatten()
 }

@@ -34,7 +34,7 @@ use serde::Serialize;
 
 pub(crate) use object::StrRef;
 pub use object::{is_cluster_scoped_kind, Object, Origin};
-pub use path::FieldPath;
+pub use path::{Field, FieldPath};
 pub use selector::{Labels, Selector};
 pub use version::Version;
 pub use workload::Workload;

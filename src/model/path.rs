@@ -166,6 +166,76 @@ impl Serialize for FieldPath {
     }
 }
 
+/// A field path a rule writes once, as a constant in the notation reports use
+/// (`/spec/strategy/rollingUpdate`): the rule reads the field with it and reports at it, so
+/// the two cannot drift apart. Keys that contain `/` (label names) are added after it with
+/// [`FieldPath::key`] or read with [`Node::get`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field(&'static str);
+
+impl Field {
+    /// `path` starts with `/`; numeric parts are list indexes, as in [`FieldPath::parse`].
+    pub const fn new(path: &'static str) -> Field {
+        assert!(
+            !path.is_empty() && path.as_bytes()[0] == b'/',
+            "a field path starts with /"
+        );
+        Field(path)
+    }
+
+    /// Where a finding about this field points.
+    pub fn path(self) -> FieldPath {
+        FieldPath::parse(self.0)
+    }
+
+    /// A field below this one.
+    pub fn key(self, key: &str) -> FieldPath {
+        self.path().key(key)
+    }
+
+    /// The node at this field of `root`, if every step exists.
+    pub fn read<'a>(self, root: Node<'a>) -> Option<Node<'a>> {
+        // Step by step as `FieldPath::parse` reads the text, without building the path:
+        // rules read fields of every object.
+        self.0
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .try_fold(root, |node, part| match part.parse::<usize>() {
+                Ok(i) => node.as_seq().and_then(|items| items.get(i)),
+                Err(_) if part.contains('~') => {
+                    node.get(&part.replace("~1", "/").replace("~0", "~"))
+                }
+                Err(_) => node.get(part),
+            })
+    }
+
+    /// The string at this field of `root`.
+    pub fn read_str<'a>(self, root: Node<'a>) -> Option<&'a str> {
+        self.read(root).and_then(Node::as_str)
+    }
+}
+
+/// An object's spec.
+pub const SPEC: Field = Field::new("/spec");
+
+/// A workload's or Service's label selector.
+pub const SELECTOR: Field = Field::new("/spec/selector");
+
+/// Where an object's labels are: many findings are about one label.
+pub const LABELS: Field = Field::new("/metadata/labels");
+
+/// An object's apiVersion.
+pub const API_VERSION: Field = Field::new("/apiVersion");
+
+/// Where an object's annotations are.
+pub const ANNOTATIONS: Field = Field::new("/metadata/annotations");
+
+impl From<Field> for FieldPath {
+    fn from(field: Field) -> FieldPath {
+        field.path()
+    }
+}
+
 impl From<&str> for FieldPath {
     fn from(path: &str) -> FieldPath {
         FieldPath::parse(path)
@@ -195,5 +265,35 @@ mod tests {
         assert_eq!(absent.start, Pos { line: 3, col: 4 });
         let image = FieldPath::parse("/spec/template/spec/containers/0/image").locate(root.root());
         assert_eq!(image.start, Pos { line: 6, col: 8 });
+    }
+
+    #[test]
+    fn a_field_reads_the_node_its_path_resolves() {
+        let doc =
+            parse_str("spec:\n  selector:\n    istio.io/rev: canary\n  ports:\n  - name: grpc\n")
+                .unwrap()
+                .unwrap();
+        for text in [
+            "/spec/ports/0/name",
+            "/spec/selector/istio.io~1rev",
+            "/spec",
+        ] {
+            let field = Field::new(text);
+            let read = field.read(doc.root()).expect(text);
+            let resolved = field.path().resolve(doc.root()).expect(text);
+            assert_eq!(read.id(), resolved.id(), "{text}");
+        }
+        assert_eq!(
+            Field::new("/spec/ports/0/name").read_str(doc.root()),
+            Some("grpc")
+        );
+        assert!(Field::new("/spec/ports/1").read(doc.root()).is_none());
+        assert!(Field::new("/spec/missing/deeper")
+            .read(doc.root())
+            .is_none());
+        assert_eq!(
+            Field::new("/spec/selector").key("istio.io/rev").to_string(),
+            "/spec/selector/istio.io~1rev"
+        );
     }
 }

@@ -1,7 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Fix, Severity};
 use crate::model::read_gap::{GapReason, ReadGap, READ_GAP};
-use crate::model::FieldPath;
+use crate::model::Field;
 
 crate::declare_rule! {
     /// ## What it does
@@ -83,7 +83,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             None => gap.message.clone(),
         };
         let rules = readers.join(", ");
-        let field = FieldPath::root().key("spec").key("reason");
+        let field = Field::new("/spec/reason");
         match gap.reason {
             GapReason::Forbidden => {
                 sink.object(

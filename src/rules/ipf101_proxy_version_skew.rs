@@ -5,7 +5,7 @@ use crate::model::gvk::{
     NODE, POD, REPLICA_SET, STATEFUL_SET,
 };
 use crate::model::workload::WorkloadKind;
-use crate::model::Version;
+use crate::model::{Field, Version};
 
 crate::declare_rule! {
     /// ## What it does
@@ -152,13 +152,17 @@ fn after_upgrade(cx: &Context, proxy: &Version, revision: &str, pinned: bool) ->
     }
 }
 
+const OWNER_REFERENCES: Field = Field::new("/metadata/ownerReferences");
+
 fn restart_hint(o: &crate::model::Object, kind: WorkloadKind) -> String {
-    let owner = o
-        .root()
-        .at(&["metadata", "ownerReferences"])
+    let owner = OWNER_REFERENCES
+        .read(o.root())
         .and_then(|n| n.as_seq())
         .and_then(|owners| owners.first())
-        .and_then(|owner| Some((owner.str_at(&["kind"])?, owner.str_at(&["name"])?)));
+        .and_then(|owner| {
+            let field = |key| owner.get(key).and_then(|n| n.as_str());
+            Some((field("kind")?, field("name")?))
+        });
     let target = match (kind, owner) {
         (WorkloadKind::Pod, Some(("ReplicaSet", rs))) => match rs.rsplit_once('-') {
             Some((deployment, _)) => format!("deployment/{deployment}"),

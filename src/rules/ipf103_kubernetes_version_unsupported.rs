@@ -1,7 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Fix, Severity};
 use crate::model::gvk::NODE;
-use crate::model::{FieldPath, Version};
+use crate::model::{Field, Version};
 
 crate::declare_rule! {
     /// ## What it does
@@ -45,6 +45,9 @@ crate::declare_rule! {
     reads: [NODE],
 }
 
+/// Where a Node reports its kubelet's version.
+const KUBELET_VERSION: Field = Field::new("/status/nodeInfo/kubeletVersion");
+
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
@@ -66,9 +69,8 @@ fn check(cx: &Context, sink: &mut Sink) {
     let oldest_node = inv
         .of_kind("Node")
         .filter_map(|(id, n)| {
-            let v = n
-                .root()
-                .str_at(&["status", "nodeInfo", "kubeletVersion"])
+            let v = KUBELET_VERSION
+                .read_str(n.root())
                 .and_then(Version::parse)?;
             Some((id, v))
         })
@@ -140,11 +142,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         ))
     };
     let diagnostic = match oldest_node {
-        Some((id, _)) => sink.object(
-            id,
-            FieldPath::parse("/status/nodeInfo/kubeletVersion"),
-            message,
-        ),
+        Some((id, _)) => sink.object(id, KUBELET_VERSION, message),
         None => sink.estate(message),
     };
     diagnostic.with_severity(severity).with_fix(fix);

@@ -6,7 +6,7 @@ use crate::model::gvk::{
     FLUX_HELM_REPOSITORY, FLUX_KUSTOMIZATION, FLUX_OCI_REPOSITORY, POD,
 };
 use crate::model::version::{image_hub, image_name, normalize_hub};
-use crate::model::{FieldPath, Version};
+use crate::model::{Field, Version};
 
 crate::declare_rule! {
     /// ## What it does
@@ -190,7 +190,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             object: id,
             version: Version::from_image(&image),
             image: Some(image),
-            field: FieldPath::parse("/data/values"),
+            field: Field::new("/data/values").path(),
             revision: Some(revision.to_string()),
         };
         if let Some(message) = compare(&what, &injector, istiod, revision) {

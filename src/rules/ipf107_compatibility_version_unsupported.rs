@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::gvk::{ARGO_APPLICATION, FLUX_HELM_RELEASE, ISTIO_OPERATOR};
 use crate::model::install::{install_values, rendered_scalar, ValuesAt};
-use crate::model::FieldPath;
+use crate::model::Field;
 use crate::yaml::{Node, Value};
 
 crate::declare_rule! {
@@ -51,6 +51,11 @@ crate::declare_rule! {
     reads: [ISTIO_OPERATOR, FLUX_HELM_RELEASE, ARGO_APPLICATION],
 }
 
+/// Where an IstioOperator sets it.
+/// Where Helm values set it.
+const VALUE: Field = Field::new("/compatibilityVersion");
+const COMPATIBILITY_VERSION: Field = Field::new("/spec/compatibilityVersion");
+
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
@@ -64,8 +69,8 @@ fn check(cx: &Context, sink: &mut Sink) {
     }
     let mut settings: Vec<(ValuesAt, Node, String)> = Vec::new();
     for values in install_values(cx.inventory, cx.values) {
-        if let Some(node) = values.root.get("compatibilityVersion") {
-            let path = FieldPath::root().key("compatibilityVersion");
+        if let Some(node) = VALUE.read(values.root) {
+            let path = VALUE.path();
             settings.push((
                 values.field(&path),
                 node,
@@ -74,11 +79,11 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
     }
     for (id, o) in cx.inventory.of_kind("IstioOperator") {
-        if let Some(node) = o.root().at(&["spec", "compatibilityVersion"]) {
+        if let Some(node) = COMPATIBILITY_VERSION.read(o.root()) {
             settings.push((
                 ValuesAt::Object {
                     object: id,
-                    path: FieldPath::parse("/spec/compatibilityVersion"),
+                    path: COMPATIBILITY_VERSION.path(),
                 },
                 node,
                 "IstioOperator spec.compatibilityVersion".to_string(),

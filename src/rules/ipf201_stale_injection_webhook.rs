@@ -101,9 +101,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             Staleness::MissingPort { .. } => {
                 first.path().key("clientConfig").key("service").key("port")
             }
-            Staleness::MissingControlPlane { .. } => {
-                crate::model::FieldPath::parse("/metadata/labels").key(webhook::REV)
-            }
+            Staleness::MissingControlPlane { .. } => crate::model::path::LABELS.key(webhook::REV),
         };
         sink.object(config.object, field, message)
             .with_fix(fix(&config, &found, calls, cx));

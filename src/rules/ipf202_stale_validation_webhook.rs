@@ -1,8 +1,8 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::gvk::{DEPLOYMENT, SERVICE, VALIDATING_WEBHOOK_CONFIGURATION};
+use crate::model::path::LABELS;
 use crate::model::webhook::{self, FailurePolicy, StaleCheck, Staleness, WebhookEntry};
-use crate::model::FieldPath;
 
 crate::declare_rule! {
     /// ## What it does
@@ -105,9 +105,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             Staleness::MissingPort { .. } => {
                 first.path().key("clientConfig").key("service").key("port")
             }
-            Staleness::MissingControlPlane { .. } => {
-                FieldPath::parse("/metadata/labels").key(webhook::REV)
-            }
+            Staleness::MissingControlPlane { .. } => LABELS.key(webhook::REV),
         };
         let calls = config
             .webhooks

@@ -4,7 +4,8 @@ use crate::model::gvk::{
     CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, NAMESPACE, POD, REPLICA_SET, STATEFUL_SET,
 };
 use crate::model::mesh::Membership;
-use crate::model::{FieldPath, Labels};
+use crate::model::path::LABELS;
+use crate::model::Labels;
 
 crate::declare_rule! {
     /// ## What it does
@@ -66,7 +67,6 @@ fn get<'a>(labels: &'a Labels, key: &str) -> Option<&'a str> {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let labels_path = FieldPath::parse("/metadata/labels");
     for (id, ns) in inv.of_kind("Namespace") {
         let labels = ns.labels();
         let (injection, rev, mode) = (
@@ -80,11 +80,11 @@ fn check(cx: &Context, sink: &mut Sink) {
             } else {
                 format!("namespace {} has istio-injection={injection}, which turns injection off, and istio.io/rev={rev}, which is ignored: pods restart without a sidecar", ns.name())
             };
-            sink.object(id, labels_path.clone().key(INJECTION), message)
+            sink.object(id, LABELS.key(INJECTION), message)
                 .with_fix(Fix::unsafe_(
                     format!("remove istio-injection so istio.io/rev={rev} takes effect"),
                     vec![Edit::Remove {
-                        path: labels_path.clone().key(INJECTION),
+                        path: LABELS.key(INJECTION),
                     }],
                 ));
         }
@@ -92,7 +92,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         if sidecar && mode == Some("ambient") {
             sink.object(
                 id,
-                labels_path.clone().key(MODE),
+                LABELS.key(MODE),
                 format!("namespace {} asks for both sidecar injection and ambient mode (istio.io/dataplane-mode=ambient): pods get a sidecar and ambient skips them", ns.name()),
             )
             .with_fix(Fix::display_only("keep either the sidecar injection label or istio.io/dataplane-mode=ambient"));

@@ -6,6 +6,7 @@ use crate::model::gvk::{
     DAEMON_SET, DEPLOYMENT, GATEWAY_API_GATEWAY, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, POD,
     REPLICA_SET, SERVICE, STATEFUL_SET,
 };
+use crate::model::path::LABELS;
 use crate::model::webhook::{self, WebhookConfig, REV};
 use crate::model::{FieldPath, Labels, ObjectId};
 
@@ -129,7 +130,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         )));
     };
 
-    let labels_path = FieldPath::parse("/metadata/labels").key(REV);
+    let labels_path = LABELS.key(REV);
     for (id, ns) in inv.of_kind("Namespace") {
         let Some(rev) = ns.label(REV).filter(|r| !known(r)) else {
             continue;

@@ -1,8 +1,9 @@
 use super::{Context, Sink, Strategy};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::gvk::{DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE};
+use crate::model::path::LABELS;
 use crate::model::webhook::{self, INJECTION, REV};
-use crate::model::{FieldPath, Labels};
+use crate::model::Labels;
 
 crate::declare_rule! {
     /// ## What it does
@@ -70,7 +71,6 @@ fn check(cx: &Context, sink: &mut Sink) {
                 .iter()
                 .any(|e| !e.is_deactivated() && e.selects(&by_rev, &Labels::new()))
         });
-    let labels = FieldPath::parse("/metadata/labels");
     for (id, ns) in cx.inventory.of_kind("Namespace") {
         if ns.label(INJECTION) != Some("enabled") {
             continue;
@@ -95,16 +95,16 @@ fn check(cx: &Context, sink: &mut Sink) {
                 ),
                 vec![
                     Edit::Remove {
-                        path: labels.clone().key(INJECTION),
+                        path: LABELS.key(INJECTION),
                     },
                     Edit::Set {
-                        path: labels.clone().key(REV),
+                        path: LABELS.key(REV),
                         value: "default".into(),
                     },
                 ],
             ),
         };
-        sink.object(id, labels.clone().key(INJECTION), message)
+        sink.object(id, LABELS.key(INJECTION), message)
             .with_fix(fix);
     }
 }

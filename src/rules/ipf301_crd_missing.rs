@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
 use crate::model::gvk::{CUSTOM_RESOURCE_DEFINITION, DEPLOYMENT};
-use crate::model::FieldPath;
+use crate::model::Field;
 
 crate::declare_rule! {
     /// ## What it does
@@ -94,7 +94,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         }
         sink.object(
             id,
-            FieldPath::root().key("kind"),
+            Field::new("/kind"),
             format!(
                 "{} needs the CRD {}, which is not among the {} Istio CRDs in the input (Istio {} ships it: {})",
                 o.kind(),

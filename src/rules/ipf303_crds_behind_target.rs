@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::crd::{self, is_istio_group};
 use crate::model::gvk::CUSTOM_RESOURCE_DEFINITION;
-use crate::model::FieldPath;
+use crate::model::Field;
 use crate::model::Version;
 use crate::release::reached;
 
@@ -52,6 +52,9 @@ crate::declare_rule! {
     reads: [CUSTOM_RESOURCE_DEFINITION],
 }
 
+/// Where a CRD lists the versions it serves.
+const VERSIONS: Field = Field::new("/spec/versions");
+
 fn check(cx: &Context, sink: &mut Sink) {
     let Some(target) = cx.upgrade.target.as_ref() else {
         return;
@@ -89,7 +92,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         };
         sink.object(
             c.id,
-            FieldPath::parse("/spec/versions"),
+            VERSIONS,
             format!(
                 "CRD {} serves {}; Istio {}'s serves {} too{storage} ({}): upgrade istio-base / the CRDs before the new istiod",
                 want.name,

@@ -2,7 +2,8 @@ use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::crd::is_istio_group;
 use crate::model::gvk::Gvk;
-use crate::model::{FieldPath, Version};
+use crate::model::path::API_VERSION;
+use crate::model::Version;
 use crate::release::{reached, ReleaseData};
 
 crate::declare_rule! {
@@ -75,7 +76,7 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let data = cx.release;
-    let field = || FieldPath::root().key("apiVersion");
+    let field = || API_VERSION.path();
     for (id, o) in cx.inventory.objects.iter().enumerate() {
         let group = o.group();
         let version = o.api_version().rsplit('/').next().unwrap_or("");

@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
 use crate::model::mesh::Membership;
 use crate::model::workload::WorkloadKind;
-use crate::model::{FieldPath, Inventory, Labels, ObjectId, Version, Workload};
+use crate::model::{Field, FieldPath, Inventory, Labels, ObjectId, Version, Workload};
 use crate::release::{reached, Annotation};
 
 crate::declare_rule! {
@@ -131,7 +131,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         if annotations.is_empty() {
             continue;
         }
-        let meta = FieldPath::root().key("metadata");
+        let meta = Field::new("/metadata").path();
         for a in &applying {
             let on_object = a.resources.iter().any(|r| r == "Any")
                 || (o.kind() != "Pod" && applies_to(a, o.kind()));

@@ -5,7 +5,9 @@ use crate::model::gvk::{
     FLUX_HELM_REPOSITORY, FLUX_KUSTOMIZATION, FLUX_OCI_REPOSITORY, ISTIO_OPERATOR,
 };
 use crate::model::install::find_setting;
-use crate::model::{FieldPath, Version};
+use crate::model::mesh::MESH_CONFIG;
+use crate::model::path::SPEC;
+use crate::model::{Field, FieldPath, Version};
 use crate::release::{self, reached, RemovedSetting};
 use crate::yaml::Node;
 
@@ -94,10 +96,9 @@ fn check(cx: &Context, sink: &mut Sink) {
         let Some(spec) = o.root().get("spec") else {
             continue;
         };
-        let spec_path = FieldPath::root().key("spec");
         let mut hits: Vec<(FieldPath, String, Severity)> = Vec::new();
         if let Some(values) = spec.get("values") {
-            let base = spec_path.clone().key("values");
+            let base = SPEC.path().key("values");
             for s in data.removed_values.iter().filter(removed) {
                 for p in spellings(s).flat_map(|p| find_setting(values, p)) {
                     hits.push((
@@ -120,14 +121,14 @@ fn check(cx: &Context, sink: &mut Sink) {
         for s in data.removed_iop_spec_fields.iter().filter(removed) {
             for p in find_setting(spec, &s.path) {
                 hits.push((
-                    spec_path.clone().join(&p),
+                    SPEC.path().join(&p),
                     setting_message(s, "spec.", Surface::IstioOperator),
                     Severity::Error,
                 ));
             }
         }
         if let Some(mesh) = spec.get("meshConfig") {
-            let base = spec_path.clone().key("meshConfig");
+            let base = SPEC.path().key("meshConfig");
             for (p, msg) in mesh_config(data, mesh, version, "spec.meshConfig.") {
                 hits.push((base.clone().join(&p), msg, Severity::Warning));
             }
@@ -220,7 +221,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         for (i, e) in env.iter().enumerate() {
-            let Some(name) = e.str_at(&["name"]) else {
+            let Some(name) = e.get("name").and_then(Node::as_str) else {
                 continue;
             };
             if let Some(flag) = data
@@ -272,7 +273,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             .map(|(_, m)| m),
         );
         for m in messages {
-            sink.object(id, FieldPath::parse("/data/mesh"), m)
+            sink.object(id, MESH_CONFIG, m)
                 .with_severity(Severity::Warning)
                 .with_fix(Fix::display_only(
                     "edit the mesh config (in the Helm values or IstioOperator that renders it)",
@@ -306,7 +307,7 @@ fn values_hits(
     ));
     if let Some(mesh) = root.get("meshConfig") {
         for (p, msg) in mesh_config(data, mesh, version, "meshConfig.") {
-            hits.push((FieldPath::root().key("meshConfig").join(&p), msg));
+            hits.push((Field::new("/meshConfig").path().join(&p), msg));
         }
     }
     hits

@@ -3,8 +3,9 @@ use serde_json::Value as J;
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::install::{compatibility_version, find_setting};
-use crate::model::mesh::Membership;
-use crate::model::{FieldPath, Inventory, ObjectId, Version};
+use crate::model::mesh::{Membership, MESH_CONFIG};
+use crate::model::path::{LABELS, SPEC};
+use crate::model::{Field, FieldPath, Inventory, ObjectId, Version};
 use crate::release::{reached, BehaviorChange, ReleaseData};
 use crate::yaml::{Node, Value};
 
@@ -203,18 +204,24 @@ fn pinned(
                     .map(|p| p.key("env"))
                     .and_then(|p| p.resolve(inv.object(object).root()))
                     .and_then(Node::as_seq)
-                    .is_some_and(|env| env.iter().any(|e| e.str_at(&["name"]) == Some(name)))
+                    .is_some_and(|env| {
+                        env.iter()
+                            .any(|e| e.get("name").and_then(Node::as_str) == Some(name))
+                    })
             });
             on_istiod
                 || inv.of_kind("IstioOperator").any(|(_, o)| {
-                    o.root()
-                        .at(&["spec", "values", "pilot", "env", name])
+                    Field::new("/spec/values/pilot/env")
+                        .read(o.root())
+                        .and_then(|env| env.get(name))
                         .is_some()
                 })
-                || cx
-                    .values
-                    .iter()
-                    .any(|v| v.tree.root().at(&["pilot", "env", name]).is_some())
+                || cx.values.iter().any(|v| {
+                    Field::new("/pilot/env")
+                        .read(v.tree.root())
+                        .and_then(|env| env.get(name))
+                        .is_some()
+                })
                 || set_by_chart_release(cx, &format!("pilot.env.{name}"))
         }
         "helm_value" => {
@@ -262,7 +269,7 @@ fn evaluate(inv: &Inventory, hint: &J) -> Option<Vec<(ObjectId, FieldPath)>> {
                 continue;
             };
             if matches_node(mesh.root(), hint)?.is_some() {
-                hits.push((id, FieldPath::parse("/data/mesh")));
+                hits.push((id, MESH_CONFIG.path()));
             }
         }
         return Some(hits);
@@ -316,15 +323,14 @@ fn ambient_in_cni_excluded_namespaces(inv: &Inventory) -> Vec<(ObjectId, FieldPa
     let mut excluded: Vec<String> = Vec::new();
     for (_, o) in inv.of_kind("ConfigMap") {
         if o.name() == "istio-cni-config" {
-            if let Some(list) = o.root().str_at(&["data", "EXCLUDE_NAMESPACES"]) {
+            if let Some(list) = Field::new("/data/EXCLUDE_NAMESPACES").read_str(o.root()) {
                 excluded.extend(list.split(',').map(|n| n.trim().to_string()));
             }
         }
     }
     for (_, o) in inv.of_kind("IstioOperator") {
-        if let Some(list) = o
-            .root()
-            .at(&["spec", "values", "cni", "excludeNamespaces"])
+        if let Some(list) = Field::new("/spec/values/cni/excludeNamespaces")
+            .read(o.root())
             .and_then(Node::as_seq)
         {
             excluded.extend(list.iter().filter_map(|n| n.as_str()).map(str::to_string));
@@ -346,7 +352,7 @@ fn ambient_in_cni_excluded_namespaces(inv: &Inventory) -> Vec<(ObjectId, FieldPa
                 w.pod_metadata_path().key("labels").key(mode_label),
             ));
         } else if let Some(id) = inv.all("Namespace", "", namespace).next() {
-            hits.push((id, FieldPath::parse("/metadata/labels").key(mode_label)));
+            hits.push((id, LABELS.key(mode_label)));
         }
     }
     hits
@@ -409,7 +415,7 @@ fn matches_node(root: Node, hint: &J) -> Option<Option<FieldPath>> {
         }
         return match hint.get("present").and_then(J::as_bool) {
             Some(true) => Some(found.into_iter().next().map(|(p, _)| p)),
-            Some(false) => Some(found.is_empty().then(|| FieldPath::parse("/spec"))),
+            Some(false) => Some(found.is_empty().then(|| SPEC.path())),
             None => None,
         };
     }
@@ -432,7 +438,7 @@ fn matches_node(root: Node, hint: &J) -> Option<Option<FieldPath>> {
         return Some(found);
     }
     // Only a namespace/name selection: the object itself.
-    Some(Some(FieldPath::parse("/metadata/name")))
+    Some(Some(Field::new("/metadata/name").path()))
 }
 
 /// Nodes at a `/`-separated path where `*` is any list item or map key.

@@ -2,7 +2,7 @@ use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::gvk::{ARGO_APPLICATION, DAEMON_SET, DEPLOYMENT, FLUX_HELM_RELEASE};
 use crate::model::version::{image_hub, image_name};
-use crate::model::{FieldPath, ObjectId};
+use crate::model::{Field, FieldPath, ObjectId};
 use crate::release::RemovedComponent;
 use crate::yaml::Node;
 
@@ -111,6 +111,9 @@ fn check(cx: &Context, sink: &mut Sink) {
 /// comes from an Istio hub (`docker.io/istio`, `gcr.io/istio-release`, a mirror keeping
 /// `istio` in its path). Components whose image Istio still ships under another role
 /// (`pilot` is istiod's) match by name only.
+/// A workload's pod template containers.
+const CONTAINERS: Field = Field::new("/spec/template/spec/containers");
+
 fn workload_matches(c: &RemovedComponent, name: &str, root: Node) -> Option<FieldPath> {
     let named = c.names.iter().any(|n| {
         name == n
@@ -122,18 +125,12 @@ fn workload_matches(c: &RemovedComponent, name: &str, root: Node) -> Option<Fiel
     if !named && c.require_name {
         return None;
     }
-    let containers = root
-        .at(&["spec", "template", "spec", "containers"])
-        .and_then(Node::as_seq)?;
+    let containers = CONTAINERS.read(root).and_then(Node::as_seq)?;
     containers.iter().enumerate().find_map(|(i, container)| {
-        let image = container.str_at(&["image"])?;
+        let image = container.get("image").and_then(Node::as_str)?;
         let is_component = c.images.iter().any(|want| image_name(image) == want)
             && (named || image_hub(image).contains("istio"));
-        is_component.then(|| {
-            FieldPath::parse("/spec/template/spec/containers")
-                .index(i)
-                .key("image")
-        })
+        is_component.then(|| CONTAINERS.path().index(i).key("image"))
     })
 }
 

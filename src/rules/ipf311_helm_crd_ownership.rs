@@ -1,9 +1,11 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
+use crate::model::crd::is_istio_group;
 use crate::model::gvk::{
     ARGO_APPLICATION, CUSTOM_RESOURCE_DEFINITION, DEPLOYMENT, FLUX_HELM_RELEASE, SERVICE_ACCOUNT,
 };
-use crate::model::{FieldPath, Object, Version};
+use crate::model::path::{ANNOTATIONS, LABELS};
+use crate::model::{Field, FieldPath, Object, Version};
 use crate::release::reached;
 
 crate::declare_rule! {
@@ -61,6 +63,8 @@ crate::declare_rule! {
     reads: [CUSTOM_RESOURCE_DEFINITION, FLUX_HELM_RELEASE, ARGO_APPLICATION, SERVICE_ACCOUNT, DEPLOYMENT],
 }
 
+/// The base chart's value that templates the CRDs (and makes Helm own them).
+const ENABLE_CRD_TEMPLATES: Field = Field::new("/base/enableCRDTemplates");
 const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
 const RELEASE_NAME: &str = "meta.helm.sh/release-name";
 const RELEASE_NAMESPACE: &str = "meta.helm.sh/release-namespace";
@@ -115,9 +119,9 @@ fn check(cx: &Context, sink: &mut Sink) {
     let crds: Vec<(usize, &Object)> = inv
         .of_kind("CustomResourceDefinition")
         .filter(|(_, o)| {
-            o.root()
-                .str_at(&["spec", "group"])
-                .is_some_and(|g| g == "istio.io" || g.ends_with(".istio.io"))
+            Field::new("/spec/group")
+                .read_str(o.root())
+                .is_some_and(is_istio_group)
         })
         .collect();
     let fix = Fix::display_only(commands(&first.name, &first.namespace));
@@ -141,9 +145,9 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         }
         let field = if missing.iter().any(|m| m.starts_with("label")) {
-            FieldPath::root().key("metadata").key("labels")
+            LABELS
         } else {
-            FieldPath::root().key("metadata").key("annotations")
+            ANNOTATIONS
         };
         let message = format!(
             "this CRD lacks {} while the base chart release `{}` is upgraded from {current} to {target}: from Istio {} the chart templates the CRDs and `helm upgrade` refuses to adopt them (\"invalid ownership metadata\") ({source})",
@@ -238,9 +242,8 @@ fn base_releases(cx: &Context) -> Vec<BaseRelease> {
     }
     // `--values` files decide it for every release they are given for.
     let files_opt_out = cx.values.iter().any(|v| {
-        v.tree
-            .root()
-            .at(&["base", "enableCRDTemplates"])
+        ENABLE_CRD_TEMPLATES
+            .read(v.tree.root())
             .and_then(|n| n.as_bool())
             .is_some()
     });

@@ -1,6 +1,7 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
-use crate::model::{FieldPath, Version};
+use crate::model::path::API_VERSION;
+use crate::model::Version;
 
 crate::declare_rule! {
     /// ## What it does
@@ -100,7 +101,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             Some(r) => format!("write it as {r}{note}"),
             None => format!("the API has no successor{note}"),
         };
-        sink.object(id, FieldPath::root().key("apiVersion"), message)
+        sink.object(id, API_VERSION, message)
             .with_fix(Fix::display_only(fix));
     }
 }

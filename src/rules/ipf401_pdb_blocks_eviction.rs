@@ -6,7 +6,7 @@ use crate::model::gvk::{
     DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, POD,
     POD_DISRUPTION_BUDGET, REPLICA_SET, STATEFUL_SET,
 };
-use crate::model::FieldPath;
+use crate::model::path::SPEC;
 
 crate::declare_rule! {
     /// ## What it does
@@ -109,18 +109,17 @@ fn check(cx: &Context, sink: &mut Sink) {
             "{} of {of} allows 0 disruptions: the eviction API refuses every eviction, so node drains during the upgrade hang",
             budget.describe()
         );
-        let spec = FieldPath::parse("/spec");
         let mut edits = Vec::new();
         if budget.min_available.is_some() {
             edits.push(Edit::Remove {
-                path: spec.clone().key("minAvailable"),
+                path: SPEC.key("minAvailable"),
             });
         }
         edits.push(Edit::Set {
-            path: spec.clone().key("maxUnavailable"),
+            path: SPEC.key("maxUnavailable"),
             value: 1.into(),
         });
-        sink.object(budget.object, spec.key(budget.field_name()), message)
+        sink.object(budget.object, budget.field(), message)
             .with_fix(Fix::unsafe_(
                 "allow one disruption at a time: maxUnavailable: 1",
                 edits,

@@ -1,12 +1,13 @@
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::disruption::counts_for_budgets;
+use crate::model::disruption::REPLICAS;
 use crate::model::gvk::{
     DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
     POD_DISRUPTION_BUDGET, REPLICA_SET, STATEFUL_SET,
 };
+use crate::model::path::SELECTOR;
 use crate::model::workload::WorkloadKind;
-use crate::model::FieldPath;
 
 crate::declare_rule! {
     /// ## What it does
@@ -61,10 +62,10 @@ fn check(cx: &Context, sink: &mut Sink) {
         let message = format!(
             "{replicas} and no PodDisruptionBudget selects its pods: a node drain may evict all of them at once"
         );
-        sink.object(w.object, FieldPath::parse("/spec/replicas"), message)
+        sink.object(w.object, REPLICAS, message)
             .with_fix(Fix::display_only(format!(
                 "add a PodDisruptionBudget that lets one pod go at a time:\n{}",
-                pdb_yaml(o.name(), o.namespace(), o.root().at(&["spec", "selector"]))
+                pdb_yaml(o.name(), o.namespace(), SELECTOR.read(o.root()))
             )));
     }
 }

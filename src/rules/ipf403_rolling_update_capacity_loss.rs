@@ -1,14 +1,15 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{
-    resolve_fenceposts, Autoscalers, DaemonSetStrategy, DeploymentStrategy,
+    resolve_fenceposts, Autoscalers, DaemonSetStrategy, DeploymentStrategy, DEPLOYMENT_STRATEGY,
+    UPDATE_STRATEGY,
 };
 use crate::model::gvk::{
     DAEMON_SET, DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE,
 };
 use crate::model::intstr::IntOrPercent;
+use crate::model::path::SPEC;
 use crate::model::workload::{Workload, WorkloadKind};
-use crate::model::FieldPath;
 
 crate::declare_rule! {
     /// ## What it does
@@ -84,8 +85,7 @@ fn check(cx: &Context, sink: &mut Sink) {
 fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
     let inv = cx.inventory;
     let o = inv.object(w.object);
-    let strategy_path = FieldPath::parse("/spec/strategy");
-    let Some(strategy) = DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"])) else {
+    let Some(strategy) = DeploymentStrategy::of(o.root()) else {
         return;
     };
     let (scale, count) = hpas.replicas(inv, w).running();
@@ -94,18 +94,18 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
         return;
     }
     let scale_text = format!("at {count}");
-    let rolling = strategy_path.clone().key("rollingUpdate");
+    let rolling = DEPLOYMENT_STRATEGY.key("rollingUpdate");
     match strategy {
         DeploymentStrategy::Recreate => {
             sink.object(
                 w.object,
-                strategy_path.clone().key("type"),
+                DEPLOYMENT_STRATEGY.key("type"),
                 format!("strategy Recreate stops every pod ({count}) before starting new ones: restarting for the new proxy is an outage"),
             )
             .with_fix(Fix::unsafe_(
                 "roll out one new pod at a time: type RollingUpdate, maxUnavailable: 0, maxSurge: 1",
                 vec![
-                    Edit::Set { path: strategy_path.key("type"), value: "RollingUpdate".into() },
+                    Edit::Set { path: DEPLOYMENT_STRATEGY.key("type"), value: "RollingUpdate".into() },
                     Edit::Set { path: rolling.clone().key("maxUnavailable"), value: 0.into() },
                     Edit::Set { path: rolling.key("maxSurge"), value: 1.into() },
                 ],
@@ -119,10 +119,8 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
             if posts.unavailable == 0 {
                 return;
             }
-            let declared = o
-                .root()
-                .at(&["spec", "strategy", "rollingUpdate", "maxUnavailable"])
-                .is_some();
+            let declared_at = rolling.clone().key("maxUnavailable");
+            let declared = declared_at.resolve(o.root()).is_some();
             let what = if declared {
                 format!("rollingUpdate.maxUnavailable {max_unavailable}")
             } else {
@@ -144,9 +142,9 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
                 if posts.unavailable == 1 { "pod" } else { "pods" },
             );
             let field = if declared {
-                rolling.clone().key("maxUnavailable")
+                declared_at
             } else {
-                strategy_path.clone()
+                DEPLOYMENT_STRATEGY.path()
             };
             let mut edits = vec![Edit::Set {
                 path: rolling.clone().key("maxUnavailable"),
@@ -171,8 +169,7 @@ fn deployment(cx: &Context, hpas: &Autoscalers, w: &Workload, sink: &mut Sink) {
 
 fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     let o = cx.inventory.object(w.object);
-    let Some(strategy) = DaemonSetStrategy::from_node(o.root().at(&["spec", "updateStrategy"]))
-    else {
+    let Some(strategy) = DaemonSetStrategy::of(o.root()) else {
         return;
     };
     let DaemonSetStrategy::RollingUpdate {
@@ -193,20 +190,17 @@ fn daemonset(cx: &Context, w: &Workload, sink: &mut Sink) {
     if w.spec.containers.iter().any(|c| c.host_port) {
         return;
     }
-    let rolling = FieldPath::parse("/spec/updateStrategy/rollingUpdate");
-    let declared = o
-        .root()
-        .at(&["spec", "updateStrategy", "rollingUpdate", "maxUnavailable"])
-        .is_some();
-    let (what, field) = if declared {
+    let rolling = UPDATE_STRATEGY.key("rollingUpdate");
+    let declared_at = rolling.clone().key("maxUnavailable");
+    let (what, field) = if declared_at.resolve(o.root()).is_some() {
         (
             format!("updateStrategy.rollingUpdate.maxUnavailable {max_unavailable}"),
-            rolling.clone().key("maxUnavailable"),
+            declared_at,
         )
     } else {
         (
             "the default updateStrategy.rollingUpdate.maxUnavailable 1".to_string(),
-            FieldPath::parse("/spec"),
+            SPEC.path(),
         )
     };
     let mut edits = vec![Edit::Set {

@@ -1,14 +1,14 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix};
 use crate::model::disruption::{
-    sole_replica_restart, ReplicaSource, SoleReplicaRestart, SoleReplicaStop,
+    sole_replica_restart, ReplicaSource, SoleReplicaRestart, SoleReplicaStop, DEPLOYMENT_STRATEGY,
+    REPLICAS,
 };
 use crate::model::gvk::{
     DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, REPLICA_SET,
     STATEFUL_SET,
 };
 use crate::model::workload::WorkloadKind;
-use crate::model::FieldPath;
 
 crate::declare_rule! {
     /// ## What it does
@@ -82,15 +82,13 @@ fn check(cx: &Context, sink: &mut Sink) {
             continue;
         };
         let (_, count) = replicas.running();
-        let replicas_field = FieldPath::parse("/spec/replicas");
         let hpa_fix = match &replicas.source {
             ReplicaSource::Autoscaler { name, .. } => Some(Fix::display_only(format!(
                 "set minReplicas: 2 on HorizontalPodAutoscaler {name} (it owns the replica count), if the application can run twice"
             ))),
             _ => None,
         };
-        let strategy = FieldPath::parse("/spec/strategy");
-        let rolling = strategy.clone().key("rollingUpdate");
+        let rolling = DEPLOYMENT_STRATEGY.key("rollingUpdate");
         let surge_edits = || {
             vec![
                 Edit::Set {
@@ -106,12 +104,12 @@ fn check(cx: &Context, sink: &mut Sink) {
         let (field, message, fix) = match stop {
             SoleReplicaStop::Recreate => {
                 let mut edits = vec![Edit::Set {
-                    path: strategy.clone().key("type"),
+                    path: DEPLOYMENT_STRATEGY.key("type"),
                     value: "RollingUpdate".into(),
                 }];
                 edits.extend(surge_edits());
                 (
-                    strategy.key("type"),
+                    DEPLOYMENT_STRATEGY.key("type"),
                     format!("runs {count} with strategy Recreate: the restart that picks up the new proxy stops its only pod before the new one starts, so nothing serves until the new pod is ready"),
                     Fix::unsafe_(
                         "start the new pod before stopping the old one: type RollingUpdate, maxSurge: 1, maxUnavailable: 0 (not where the pod needs a volume only one pod can mount)",
@@ -133,14 +131,14 @@ fn check(cx: &Context, sink: &mut Sink) {
                 ),
             ),
             SoleReplicaStop::StatefulSet => (
-                replicas_field,
+                REPLICAS.path(),
                 format!("runs {count} as a StatefulSet: the restart that picks up the new proxy deletes its only pod before the new one is created, so nothing serves until it is ready"),
                 Fix::display_only(
                     "plan the restart as downtime, or run more replicas where the application supports it (a database needs its own replication first)",
                 ),
             ),
             SoleReplicaStop::ReplicaSet => (
-                replicas_field,
+                REPLICAS.path(),
                 format!("runs {count} as a ReplicaSet without a Deployment: its pod picks up the new proxy only when it is deleted, and nothing serves until the replacement is ready"),
                 Fix::display_only(
                     "manage it with a Deployment that surges (maxSurge: 1, maxUnavailable: 0), or plan the restart as downtime",

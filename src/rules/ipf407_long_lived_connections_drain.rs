@@ -11,9 +11,10 @@ use crate::model::gvk::{
     REPLICA_SET, SERVICE, STATEFUL_SET,
 };
 use crate::model::mesh::Source;
+use crate::model::path::SELECTOR;
 use crate::model::protocol::Protocol;
 use crate::model::proxy::ProxyModel;
-use crate::model::{ObjectId, Selector};
+use crate::model::{Field, ObjectId, Selector};
 use crate::yaml;
 
 crate::declare_rule! {
@@ -101,33 +102,33 @@ struct Exposure {
     protocol: Protocol,
 }
 
+/// A Service's ports.
+const PORTS: Field = Field::new("/spec/ports");
+
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mut exposed: HashMap<ObjectId, Vec<Exposure>> = HashMap::new();
     for (_, svc) in inv.of_kind("Service") {
-        let Some(selector) = svc.root().at(&["spec", "selector"]).map(Selector::from_map) else {
+        let Some(selector) = SELECTOR.read(svc.root()).map(Selector::from_map) else {
             continue;
         };
         if selector.is_empty() {
             continue;
         }
-        let ports: Vec<(String, Protocol)> = svc
-            .root()
-            .at(&["spec", "ports"])
+        let ports: Vec<(String, Protocol)> = PORTS
+            .read(svc.root())
             .and_then(yaml::Node::as_seq)
             .unwrap_or_default()
             .iter()
             .filter_map(|p| {
-                let protocol = Protocol::of_port(
-                    p.str_at(&["name"]),
-                    p.str_at(&["protocol"]),
-                    p.str_at(&["appProtocol"]),
-                );
+                let field = |key| p.get(key).and_then(yaml::Node::as_str);
+                let protocol =
+                    Protocol::of_port(field("name"), field("protocol"), field("appProtocol"));
                 let number = p
                     .get("port")
                     .map(crate::model::selector::scalar_string)
                     .unwrap_or_default();
-                let label = match (p.str_at(&["name"]), p.str_at(&["appProtocol"])) {
+                let label = match (field("name"), field("appProtocol")) {
                     (_, Some(app)) => format!("{number} (appProtocol {app})"),
                     (Some(name), None) => format!("{name} ({number})"),
                     (None, None) => number,

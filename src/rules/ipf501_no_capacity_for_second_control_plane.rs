@@ -8,7 +8,7 @@ use crate::model::gvk::{
 };
 use crate::model::quantity::Quantity;
 use crate::model::workload::{Workload, WorkloadKind};
-use crate::model::{FieldPath, Inventory, Object};
+use crate::model::{Field, Inventory, Object};
 use crate::yaml::Node;
 
 crate::declare_rule! {
@@ -112,7 +112,7 @@ fn check(cx: &Context, sink: &mut Sink) {
             let Some(DeploymentStrategy::RollingUpdate {
                 max_surge,
                 max_unavailable,
-            }) = DeploymentStrategy::from_node(o.root().at(&["spec", "strategy"]))
+            }) = DeploymentStrategy::of(o.root())
             else {
                 return;
             };
@@ -159,12 +159,18 @@ impl Kind {
     }
 }
 
+/// A ResourceQuota's limits and what it counts as used.
+const HARD: Field = Field::new("/spec/hard");
+const USED: Field = Field::new("/status/used");
+/// A LimitRange's limits.
+const LIMITS: Field = Field::new("/spec/limits");
+
 fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
     for (id, quota) in inv.of_kind("ResourceQuota") {
         if quota.namespace() != namespace {
             continue;
         }
-        let Some(hard) = quota.root().at(&["spec", "hard"]).and_then(Node::as_map) else {
+        let Some(hard) = HARD.read(quota.root()).and_then(Node::as_map) else {
             continue;
         };
         for entry in hard {
@@ -185,9 +191,8 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
             if need == Quantity::ZERO {
                 continue;
             }
-            let (used, used_from) = match quota
-                .root()
-                .at(&["status", "used"])
+            let (used, used_from) = match USED
+                .read(quota.root())
                 .and_then(|u| u.get(entry.key))
                 .and_then(Quantity::from_node)
             {
@@ -203,7 +208,7 @@ fn quotas(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sink) {
             }
             let missing = need.saturating_sub(free);
             let total = used.saturating_add(need);
-            let field = FieldPath::parse("/spec/hard").key(entry.key);
+            let field = HARD.key(entry.key);
             sink.object(
                 id,
                 field.clone(),
@@ -271,11 +276,11 @@ fn limit_ranges(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sin
         if lr.namespace() != namespace {
             continue;
         }
-        let Some(limits) = lr.root().at(&["spec", "limits"]).and_then(Node::as_seq) else {
+        let Some(limits) = LIMITS.read(lr.root()).and_then(Node::as_seq) else {
             continue;
         };
         for (i, item) in limits.iter().enumerate() {
-            let scope = item.str_at(&["type"]).unwrap_or_default();
+            let scope = item.get("type").and_then(Node::as_str).unwrap_or_default();
             let Some(max) = item.get("max") else {
                 continue;
             };
@@ -317,7 +322,8 @@ fn limit_ranges(inv: &Inventory, namespace: &str, add: &Addition, sink: &mut Sin
                 };
                 sink.object(
                     id,
-                    FieldPath::parse("/spec/limits")
+                    LIMITS
+                        .path()
                         .index(i)
                         .key("max")
                         .key(resource),

@@ -7,7 +7,7 @@ use crate::model::gateway::gateway_install;
 use crate::model::gvk::{
     DAEMON_SET, DEPLOYMENT, HORIZONTAL_POD_AUTOSCALER, POD_DISRUPTION_BUDGET, STATEFUL_SET,
 };
-use crate::model::{FieldPath, ObjectId};
+use crate::model::ObjectId;
 
 crate::declare_rule! {
     /// ## What it does
@@ -99,7 +99,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         );
         sink.object(
             budget.object,
-            FieldPath::parse("/spec").key(budget.field_name()),
+            budget.field(),
             message,
         )
         .with_fix(Fix::display_only(if what == "istiod" {

@@ -3,8 +3,9 @@ use std::collections::BTreeMap;
 use super::{Context, Sink};
 use crate::diagnostic::Fix;
 use crate::model::gvk::SERVICE;
+use crate::model::path::SELECTOR;
 use crate::model::selector::scalar_string;
-use crate::model::{FieldPath, ObjectId};
+use crate::model::{Field, ObjectId};
 
 crate::declare_rule! {
     /// ## What it does
@@ -47,17 +48,18 @@ crate::declare_rule! {
     reads: [SERVICE],
 }
 
+const TYPE: Field = Field::new("/spec/type");
+
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
     let mut groups: BTreeMap<String, Vec<ObjectId>> = BTreeMap::new();
     for (id, svc) in inv.of_kind("Service") {
-        if svc.api_version() != "v1" || svc.root().str_at(&["spec", "type"]) != Some("LoadBalancer")
-        {
+        if svc.api_version() != "v1" || TYPE.read_str(svc.root()) != Some("LoadBalancer") {
             continue;
         }
-        let Some(value) = svc
-            .root()
-            .at(&["spec", "selector", "istio"])
+        let Some(value) = SELECTOR
+            .read(svc.root())
+            .and_then(|s| s.get("istio"))
             .map(scalar_string)
         else {
             continue;
@@ -85,15 +87,14 @@ fn check(cx: &Context, sink: &mut Sink) {
                     format!("{}/{}", s.namespace(), s.name())
                 })
                 .collect();
-            let rev = inv
-                .object(id)
-                .root()
-                .at(&["spec", "selector", "istio.io/rev"])
+            let rev = SELECTOR
+                .read(inv.object(id).root())
+                .and_then(|s| s.get("istio.io/rev"))
                 .map(|r| format!(" (revision {})", scalar_string(r)))
                 .unwrap_or_default();
             sink.object(
                 id,
-                FieldPath::parse("/spec/type"),
+                TYPE,
                 format!(
                     "a LoadBalancer for gateway pods istio: {value}{rev}, as {} {} also is: each provisions its own cloud load balancer and address",
                     if others.len() == 1 { "Service" } else { "Services" },

@@ -346,9 +346,10 @@ impl Sink {
     pub fn object(
         &mut self,
         object: ObjectId,
-        field: FieldPath,
+        field: impl Into<FieldPath>,
         message: impl Into<String>,
     ) -> &mut Diagnostic {
+        let field = field.into();
         self.push(Subject::Object { object, field }, message.into())
     }
 
