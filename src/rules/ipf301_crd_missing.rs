@@ -66,10 +66,7 @@ fn check(cx: &Context, sink: &mut Sink) {
         ))
     };
     let fix_version = cx
-        .upgrade
-        .target
-        .as_ref()
-        .or(inv.mesh.current_version())
+        .target_or_current()
         .map(|v| v.to_string())
         .unwrap_or_else(|| data.newest().latest_patch.clone());
 

@@ -73,13 +73,7 @@ fn check(cx: &Context, sink: &mut Sink) {
     let data = cx.release;
     let inv = cx.inventory;
     let newest = Version::parse(&data.newest().minor);
-    let Some(version) = cx
-        .upgrade
-        .target
-        .as_ref()
-        .or(inv.mesh.current_version())
-        .or(newest.as_ref())
-    else {
+    let Some(version) = cx.target_or_current().or(newest.as_ref()) else {
         return;
     };
     let applying: Vec<&Annotation> = data

@@ -80,12 +80,7 @@ enum Surface {
 }
 
 fn check(cx: &Context, sink: &mut Sink) {
-    let Some(version) = cx
-        .upgrade
-        .target
-        .as_ref()
-        .or(cx.inventory.mesh.current_version())
-    else {
+    let Some(version) = cx.target_or_current() else {
         return;
     };
     let data = &cx.release.install_settings;

@@ -72,8 +72,7 @@ crate::declare_rule! {
 
 fn check(cx: &Context, sink: &mut Sink) {
     let inv = cx.inventory;
-    let (Some(current), Some(target)) = (inv.mesh.current_version(), cx.upgrade.target.as_ref())
-    else {
+    let Some((current, target)) = cx.current_and_target() else {
         return;
     };
     let data = cx.release;

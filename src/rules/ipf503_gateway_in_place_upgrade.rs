@@ -111,12 +111,7 @@ fn installers(cx: &Context) -> String {
     let Some(operator) = cx.release.removed_apis.component("in-cluster-operator") else {
         return istioctl.to_string();
     };
-    match cx
-        .upgrade
-        .target
-        .as_ref()
-        .or(cx.inventory.mesh.current_version())
-    {
+    match cx.target_or_current() {
         Some(v) if operator.removed_by(v) => istioctl.to_string(),
         Some(_) => format!("{istioctl} / the in-cluster operator"),
         None => format!(

@@ -313,6 +313,15 @@ impl Context<'_> {
             self.upgrade.target.as_ref()?,
         ))
     }
+
+    /// The release whose facts apply to the estate: the planned target, else the running
+    /// version (a check without `--target` judges what runs).
+    pub fn target_or_current(&self) -> Option<&crate::model::Version> {
+        self.upgrade
+            .target
+            .as_ref()
+            .or(self.inventory.mesh.current_version())
+    }
 }
 
 /// Where a rule puts its findings.
