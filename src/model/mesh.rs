@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use super::duration::parse_duration;
+use super::membership::Membership;
 use super::selector::Labels;
 use super::version::{image_hub, image_name, Version};
 use super::workload::Workload;
@@ -76,33 +77,6 @@ impl ControlPlane {
                 .index(i)
                 .key("image"),
         )
-    }
-}
-
-/// Whether and how a workload is in the mesh.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum Membership {
-    #[default]
-    None,
-    /// Gets (or has) a sidecar from `revision` (a tag already resolved to its revision);
-    /// `requested` is what the labels asked for.
-    Sidecar {
-        revision: String,
-        requested: String,
-    },
-    Ambient,
-}
-
-impl Membership {
-    pub fn is_meshed(&self) -> bool {
-        !matches!(self, Membership::None)
-    }
-
-    pub fn sidecar_revision(&self) -> Option<&str> {
-        match self {
-            Membership::Sidecar { revision, .. } => Some(revision),
-            _ => None,
-        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod gateway;
 pub mod gvk;
 pub mod install;
 pub mod intstr;
+pub mod membership;
 pub mod mesh;
 mod object;
 pub mod path;

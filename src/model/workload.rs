@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::{self as k8s, Pod};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity as K8sQuantity;
 use serde::de::DeserializeOwned;
 
-use super::mesh::Membership;
+use super::membership::Membership;
 use super::path::{FieldPath, Segment};
 use super::quantity::Quantity;
 use super::selector::{labels_of, Labels};

@@ -3,7 +3,7 @@ use crate::diagnostic::{Edit, Fix};
 use crate::model::gvk::{
     CRON_JOB, DAEMON_SET, DEPLOYMENT, JOB, NAMESPACE, POD, REPLICA_SET, STATEFUL_SET,
 };
-use crate::model::mesh::Membership;
+use crate::model::membership::Membership;
 use crate::model::path::LABELS;
 use crate::model::Labels;
 

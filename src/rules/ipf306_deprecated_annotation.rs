@@ -1,6 +1,6 @@
 use super::{Context, Sink};
 use crate::diagnostic::{Edit, Fix, Severity};
-use crate::model::mesh::Membership;
+use crate::model::membership::Membership;
 use crate::model::workload::WorkloadKind;
 use crate::model::{Field, FieldPath, Inventory, Labels, ObjectId, Version, Workload};
 use crate::release::{reached, Annotation};

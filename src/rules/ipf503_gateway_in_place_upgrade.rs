@@ -4,7 +4,7 @@ use crate::model::gateway::{gateway_install, GatewayInstall};
 use crate::model::gvk::{
     DAEMON_SET, DEPLOYMENT, MUTATING_WEBHOOK_CONFIGURATION, NAMESPACE, STATEFUL_SET,
 };
-use crate::model::mesh::Membership;
+use crate::model::membership::Membership;
 
 crate::declare_rule! {
     /// ## What it does
