@@ -10,11 +10,14 @@
 //! the pages of the binary's code and the C library a run touches (about 11 MiB, whatever the
 //! input), and the peak of the bytes the run allocates, counted by one further child whose
 //! allocator keeps a tally (a shared counter on every allocation would slow the timed runs).
+//!
+//! `--mimalloc` also runs every check child with mimalloc instead of the CLI's allocator
+//! (the whole child process uses one or the other) and prints the ratios under each row.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicU8, Ordering};
 use std::time::Instant;
 
 use clap::Parser;
@@ -33,6 +36,37 @@ mod alloc;
 // with a tally of live bytes that only a `--heap` child turns on.
 #[global_allocator]
 static ALLOCATOR: Tally = Tally;
+
+/// The environment variable that makes a child allocate with mimalloc.
+const ALLOCATOR_ENV: &std::ffi::CStr = c"ISTIO_PREFLIGHT_BENCH_ALLOCATOR";
+static CLI_ALLOCATOR: alloc::Allocator = alloc::Allocator;
+static MIMALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+/// 0 until the first allocation decides, then 1 (the CLI's allocator) or 2 (mimalloc).
+static CHOICE: AtomicU8 = AtomicU8::new(0);
+
+extern "C" {
+    fn getenv(name: *const std::ffi::c_char) -> *const std::ffi::c_char;
+}
+
+/// The allocator of this whole process, decided by the first allocation (before any thread
+/// starts) from the environment, read with the C library's `getenv`, which allocates nothing.
+fn inner() -> &'static dyn GlobalAlloc {
+    let mut choice = CHOICE.load(Ordering::Relaxed);
+    if choice == 0 {
+        // SAFETY: a NUL-terminated name; the value is read before anything could change it.
+        let mi = unsafe {
+            let v = getenv(ALLOCATOR_ENV.as_ptr());
+            !v.is_null() && std::ffi::CStr::from_ptr(v).to_bytes() == b"mimalloc"
+        };
+        choice = if mi { 2 } else { 1 };
+        CHOICE.store(choice, Ordering::Relaxed);
+    }
+    if choice == 2 {
+        &MIMALLOC
+    } else {
+        &CLI_ALLOCATOR
+    }
+}
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 // Signed: blocks allocated before the tally began may be freed after it did.
@@ -56,7 +90,7 @@ impl Tally {
 // SAFETY: every call goes to the CLI's allocator unchanged; the tally only reads sizes.
 unsafe impl GlobalAlloc for Tally {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { alloc::Allocator.alloc(layout) };
+        let ptr = unsafe { inner().alloc(layout) };
         if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
             Tally::grew(layout.size());
         }
@@ -64,7 +98,7 @@ unsafe impl GlobalAlloc for Tally {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { alloc::Allocator.alloc_zeroed(layout) };
+        let ptr = unsafe { inner().alloc_zeroed(layout) };
         if !ptr.is_null() && COUNTING.load(Ordering::Relaxed) {
             Tally::grew(layout.size());
         }
@@ -72,14 +106,14 @@ unsafe impl GlobalAlloc for Tally {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { alloc::Allocator.dealloc(ptr, layout) };
+        unsafe { inner().dealloc(ptr, layout) };
         if COUNTING.load(Ordering::Relaxed) {
             Tally::shrank(layout.size());
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let moved = unsafe { alloc::Allocator.realloc(ptr, layout, new_size) };
+        let moved = unsafe { inner().realloc(ptr, layout, new_size) };
         if !moved.is_null() && COUNTING.load(Ordering::Relaxed) {
             // The new size replaces the old: counting both blocks while a move copies would
             // overstate growth that glibc does in place.
@@ -115,6 +149,10 @@ struct Args {
     /// removed afterwards).
     #[arg(long, value_name = "DIR")]
     keep_estates: Option<PathBuf>,
+    /// Also run every check with mimalloc and print its time and memory against the CLI's
+    /// allocator under each row.
+    #[arg(long)]
+    mimalloc: bool,
     /// Internal: run one measurement in this process and print it.
     #[arg(long, hide = true, value_enum)]
     child: Option<Mode>,
@@ -200,7 +238,7 @@ fn main() {
         });
         let inputs = vec![root.join("apps"), root.join("bulk")];
         if inputs.iter().all(|p| p.is_dir()) {
-            report("corpus apps+bulk", &inputs, args.runs);
+            report("corpus apps+bulk", &inputs, args.runs, args.mimalloc);
         } else {
             println!(
                 "corpus apps+bulk: skipped, {} has no apps/ and bulk/ (pass --corpus DIR)",
@@ -228,6 +266,7 @@ fn main() {
                 &format!("generated {n}"),
                 std::slice::from_ref(&estate),
                 args.runs,
+                args.mimalloc,
             );
             if let (Some((m, before)), Some(after)) = (previous, measured) {
                 // The fixed cost of a run cancels out: what each further input byte costs.
@@ -263,17 +302,21 @@ struct Grown {
 /// Measures the three modes on one input, interleaved so that a burst of load elsewhere on
 /// the machine hits all three alike, then check's heap in one tallying child, and prints one
 /// row. Gives the input bytes and check's peaks, unless a mode failed.
-fn report(label: &str, inputs: &[PathBuf], runs: usize) -> Option<Grown> {
+fn report(label: &str, inputs: &[PathBuf], runs: usize, mimalloc: bool) -> Option<Grown> {
     let (files, _) = files::discover(inputs);
     let bytes: u64 = files
         .iter()
         .filter_map(|f| std::fs::metadata(f).ok())
         .map(|m| m.len())
         .sum();
-    let mut samples: [Vec<Sample>; 3] = Default::default();
+    let mut samples: [Vec<Sample>; 4] = Default::default();
     for _ in 0..runs.max(1) {
-        for (i, mode) in ["parse", "check", "human"].iter().enumerate() {
-            match child(mode, inputs) {
+        for (i, mode) in ["parse", "check", "human", "check"].iter().enumerate() {
+            let mi = i == 3;
+            if mi && !mimalloc {
+                continue;
+            }
+            match child_with(mode, inputs, false, mi) {
                 Ok(s) => samples[i].push(s),
                 Err(e) => {
                     println!("{label}: {mode} failed: {e}");
@@ -282,8 +325,8 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize) -> Option<Grown> {
             }
         }
     }
-    let [parse, check, human] = samples.map(|s| summarize(&s));
-    let heap = match child_tallied("check", inputs, true) {
+    let [parse, check, human, mi_check] = samples.map(|s| summarize(&s));
+    let heap = match child_with("check", inputs, true, false) {
         Ok(s) => s.heap_kib,
         Err(e) => {
             println!("{label}: check (tallying its heap) failed: {e}");
@@ -308,6 +351,17 @@ fn report(label: &str, inputs: &[PathBuf], runs: usize) -> Option<Grown> {
         heap as f64 / 1024.0,
         (heap * 1024) as f64 / bytes.max(1) as f64,
     );
+    if mimalloc {
+        println!(
+            "{:<26} check {:.0} ms ({:.2}× the CLI's allocator), {:.2} cores, check RSS {:.0} MiB ({:.2}×)",
+            "  with mimalloc",
+            mi_check.wall_ms,
+            mi_check.wall_ms / check.wall_ms,
+            mi_check.cpu_ms / mi_check.wall_ms,
+            mi_check.peak_kib as f64 / 1024.0,
+            mi_check.peak_kib as f64 / check.peak_kib.max(1) as f64,
+        );
+    }
     Some(Grown {
         bytes,
         peak_kib: check.peak_kib,
@@ -330,6 +384,9 @@ fn baseline_kib() -> u64 {
 
 /// Median time (and the CPU time of that run), largest peak.
 fn summarize(samples: &[Sample]) -> Sample {
+    if samples.is_empty() {
+        return Sample::default();
+    }
     let mut by_time = samples.to_vec();
     by_time.sort_by(|a, b| a.wall_ms.total_cmp(&b.wall_ms));
     let median = by_time[by_time.len() / 2];
@@ -340,12 +397,25 @@ fn summarize(samples: &[Sample]) -> Sample {
 }
 
 fn child(mode: &str, inputs: &[PathBuf]) -> Result<Sample, String> {
-    child_tallied(mode, inputs, false)
+    child_with(mode, inputs, false, false)
 }
 
-fn child_tallied(mode: &str, inputs: &[PathBuf], heap: bool) -> Result<Sample, String> {
+/// One child measurement; `heap` makes it tally its allocations, `mimalloc` makes the whole
+/// child allocate with mimalloc.
+fn child_with(
+    mode: &str,
+    inputs: &[PathBuf],
+    heap: bool,
+    mimalloc: bool,
+) -> Result<Sample, String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut command = Command::new(exe);
+    let env = ALLOCATOR_ENV.to_str().expect("ASCII");
+    if mimalloc {
+        command.env(env, "mimalloc");
+    } else {
+        command.env_remove(env);
+    }
     command.arg("--child").arg(mode);
     if heap {
         command.arg("--heap");
