@@ -21,7 +21,7 @@ fn new_rule(scratch: &Scratch, args: &[&str]) -> Option<std::process::Output> {
 
 fn registry_copy(name: &str) -> Scratch {
     let s = Scratch::new(name);
-    for rel in ["src/rules/mod.rs", "tests/fixtures.rs"] {
+    for rel in ["src/rules/mod.rs", "src/model/gvk.rs", "tests/fixtures.rs"] {
         s.write(rel, &std::fs::read_to_string(rel).unwrap());
     }
     s
@@ -55,7 +55,8 @@ fn new_rule_writes_the_rule_fixture_and_registry_lines_in_code_order() {
         "{rule}"
     );
     assert!(
-        rule.contains("reads: [\"Deployment\", \"Service\"],"),
+        rule.contains("use crate::model::gvk::{DEPLOYMENT, SERVICE};")
+            && rule.contains("fix: None,\n    reads: [DEPLOYMENT, SERVICE],"),
         "{rule}"
     );
     assert!(
@@ -92,13 +93,17 @@ fn new_rule_writes_the_rule_fixture_and_registry_lines_in_code_order() {
 fn new_rule_refuses_a_registered_code_and_bad_names_and_writes_nothing() {
     let s = registry_copy("new-rule-refuses");
     let before = s.read("src/rules/mod.rs");
-    for args in [
-        ["IPF302", "other-name", "Summary"],
-        ["IPF9", "short-code", "Summary"],
-        ["IPF251", "Not_Kebab", "Summary"],
-        ["IPF252", "quoted", "A \"quoted\" summary"],
-    ] {
-        let Some(out) = new_rule(&s, &args) else {
+    let cases: [&[&str]; 6] = [
+        &["IPF302", "other-name", "Summary"],
+        &["IPF9", "short-code", "Summary"],
+        &["IPF251", "Not_Kebab", "Summary"],
+        &["IPF252", "quoted", "A \"quoted\" summary"],
+        // Istio's and the Gateway API's Gateway: `reads` is typed, so say which.
+        &["IPF253", "ambiguous", "Summary", "--reads", "Gateway"],
+        &["IPF254", "unknown-kind", "Summary", "--reads", "Widget"],
+    ];
+    for args in cases {
+        let Some(out) = new_rule(&s, args) else {
             return;
         };
         assert_eq!(out.status.code(), Some(2), "{args:?} should be refused");
