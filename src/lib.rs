@@ -161,24 +161,84 @@ fn analyze_estate(
     let Modelled {
         loaded,
         values,
+        options,
         inventory,
         shape_errors,
         cluster,
-        ..
     } = estate;
-    let runnable = analyze::runnable(selected, &inventory, &settings.selection);
-    let cx = Context {
-        today: settings.today,
-        release: release::data(),
-        inventory: &inventory,
-        upgrade,
-        read_problems: &loaded.problems,
-        unreadable: &loaded.unreadable,
-        values: &values,
-        shape_errors: &shape_errors,
-        selected_rules: selected,
+    let run = |inventory: &Inventory, shape_errors: &[model::workload::ShapeError]| {
+        let ran = analyze::runnable(selected, inventory, &settings.selection);
+        let cx = Context {
+            today: settings.today,
+            release: release::data(),
+            inventory,
+            upgrade,
+            read_problems: &loaded.problems,
+            unreadable: &loaded.unreadable,
+            values: &values,
+            shape_errors,
+            selected_rules: selected,
+        };
+        (analyze::run(&ran, &cx), ran)
     };
-    let mut diagnostics = analyze::run(&runnable, &cx);
+    let groups = estate_groups(&inventory);
+    let (mut diagnostics, runnable, estates) = if groups.len() < 2 {
+        let (diagnostics, runnable) = run(&inventory, &shape_errors);
+        (diagnostics, runnable, Vec::new())
+    } else {
+        // Each kustomize overlay is an estate of its own (SPEC §3a), and so are the files
+        // read as they are: each gets its own inventory and run, so one overlay's istiod is
+        // not another's.
+        let mut diagnostics = Vec::new();
+        let mut runnable: Vec<&'static rules::Rule> = Vec::new();
+        let mut estates = Vec::new();
+        let mut run_level: Vec<(diagnostic::Diagnostic, Vec<Option<String>>)> = Vec::new();
+        for (estate, ids) in &groups {
+            let objects = ids.iter().map(|&id| inventory.object(id).clone()).collect();
+            let (part, shape_errors) = Inventory::build(objects, &options);
+            let overlay = estate.map(|e| report::overlay_name(&loaded.files, e));
+            estates.push(report::EstateBlock {
+                overlay: overlay.clone(),
+                facts: report::estate_facts(&part, upgrade),
+            });
+            let (found, ran) = run(&part, &shape_errors);
+            for mut d in found {
+                // The estate's object ids are positions in its group.
+                if let diagnostic::Subject::Object { object, .. } = &mut d.subject {
+                    *object = ids[*object];
+                    diagnostics.push(d);
+                    continue;
+                }
+                // Findings about a file or the whole run: once, with the estates that gave
+                // them.
+                match run_level.iter_mut().find(|(seen, _)| *seen == d) {
+                    Some((_, from)) => from.push(overlay.clone()),
+                    None => run_level.push((d, vec![overlay.clone()])),
+                }
+            }
+            for rule in ran {
+                if !runnable.iter().any(|r| r.code == rule.code) {
+                    runnable.push(rule);
+                }
+            }
+        }
+        // An estate finding that not every estate gave says which ones did.
+        for (mut d, from) in run_level {
+            if matches!(d.subject, diagnostic::Subject::Estate) && from.len() < groups.len() {
+                let names: Vec<String> = from
+                    .iter()
+                    .map(|o| match o {
+                        Some(dir) => format!("kustomize overlay {dir}"),
+                        None => "the files read as they are".to_string(),
+                    })
+                    .collect();
+                d.message = format!("{} (in {})", d.message, names.join(", "));
+            }
+            diagnostics.push(d);
+        }
+        runnable.sort_by_key(|r| r.code);
+        (diagnostics, runnable, estates)
+    };
     analyze::sort(&mut diagnostics, &inventory, &loaded.files);
     let mut report = Report {
         files: loaded.files,
@@ -190,11 +250,29 @@ fn analyze_estate(
         root: report::repo_root(),
         cluster,
         base: None,
+        estates,
     };
     if let Some(config) = &settings.config {
         policy::apply_config(&mut report, config, settings.today);
     }
     report
+}
+
+/// The objects of each estate, by id, in the order the estates first appear: one group per
+/// kustomize overlay, one for everything read as it is (files, a cluster).
+fn estate_groups(inventory: &Inventory) -> Vec<(Option<u32>, Vec<model::ObjectId>)> {
+    let mut groups: Vec<(Option<u32>, Vec<model::ObjectId>)> = Vec::new();
+    for (id, o) in inventory.objects.iter().enumerate() {
+        let estate = match o.origin {
+            model::Origin::Built { estate, .. } => Some(estate),
+            model::Origin::File { .. } | model::Origin::Cluster => None,
+        };
+        match groups.iter_mut().find(|(e, _)| *e == estate) {
+            Some((_, group)) => group.push(id),
+            None => groups.push((estate, vec![id])),
+        }
+    }
+    groups
 }
 
 /// Parses the embedded release data beside the input rather than when the first rule asks;

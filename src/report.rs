@@ -27,6 +27,27 @@ pub struct Report {
     pub cluster: Option<String>,
     /// The commit pre-merge mode compared with (`--base`).
     pub base: Option<BaseCommit>,
+    /// The facts of each estate when the run had several (kustomize overlays, and the files
+    /// read as they are), in order; empty when it had one, which [`Report::estate`] shows.
+    pub estates: Vec<EstateBlock>,
+}
+
+/// One estate of a run with several.
+#[derive(Clone, Debug, Serialize)]
+pub struct EstateBlock {
+    /// The overlay's directory; `None` for the objects read as they are.
+    pub overlay: Option<String>,
+    #[serde(flatten)]
+    pub facts: Estate,
+}
+
+/// The directory of the kustomization file `estate` (a file index): how findings and the
+/// header name an overlay.
+pub fn overlay_name(files: &[SourceFile], estate: u32) -> String {
+    match files[estate as usize].path.rsplit_once('/') {
+        Some((dir, _)) => dir.to_string(),
+        None => ".".to_string(),
+    }
 }
 
 /// The commit pre-merge mode compared with: findings carry their state against it.
@@ -237,70 +258,10 @@ impl Report {
         self.files.len()
     }
 
+    /// The estate's facts; with several estates, those of all objects together (each
+    /// estate's own are in [`Report::estates`]).
     pub fn estate(&self) -> Estate {
-        let mesh = &self.inventory.mesh;
-        let control_planes = mesh
-            .control_planes
-            .iter()
-            .map(|cp| ControlPlaneFacts {
-                revision: cp.revision.clone(),
-                namespace: cp.namespace.clone(),
-                version: cp.version.as_ref().map(Version::to_string),
-                hub: cp.hub().map(str::to_string),
-                tags: mesh
-                    .tags
-                    .iter()
-                    .filter(|(_, r)| **r == cp.revision)
-                    .map(|(t, _)| t.clone())
-                    .collect(),
-            })
-            .collect();
-        let mut versions: BTreeMap<semver::Version, (String, usize)> = BTreeMap::new();
-        for w in &self.inventory.workloads {
-            if w.kind != crate::model::workload::WorkloadKind::Pod {
-                continue;
-            }
-            if let Some(v) = w
-                .proxy_container()
-                .and_then(|(c, _, _)| c.image.as_deref().and_then(Version::from_image))
-            {
-                versions
-                    .entry(v.semver.clone())
-                    .or_insert_with(|| (v.to_string(), 0))
-                    .1 += 1;
-            }
-        }
-        let charts = mesh
-            .chart_releases
-            .iter()
-            .map(|r| ChartFacts {
-                chart: r.chart.clone(),
-                component: r.component.as_str(),
-                version: r
-                    .version
-                    .as_ref()
-                    .map(Version::to_string)
-                    .or_else(|| r.version_text.clone()),
-                revision: r.revision(&self.inventory),
-                namespace: r.namespace.clone(),
-                release: self.inventory.object(r.object).display_name(),
-            })
-            .collect();
-        Estate {
-            control_planes,
-            charts,
-            data_plane: versions
-                .into_values()
-                .rev()
-                .map(|(version, proxies)| DataPlaneVersion { version, proxies })
-                .collect(),
-            kubernetes: mesh.kube_version.as_ref().map(Version::to_string),
-            upgrade: UpgradeFacts {
-                current: mesh.current_version().map(Version::to_string),
-                target: self.upgrade.target.as_ref().map(Version::to_string),
-                strategy: self.upgrade.strategy.as_str(),
-            },
-        }
+        estate_facts(&self.inventory, &self.upgrade)
     }
 
     /// `Deployment shop/cart`, or the file for findings about a file.
@@ -319,13 +280,7 @@ impl Report {
     /// per overlay). `None` for objects read as they are.
     pub fn estate_of(&self, d: &Diagnostic) -> Option<String> {
         match self.inventory.object(d.object()?).origin {
-            Origin::Built { estate, .. } => {
-                let path = &self.files[estate as usize].path;
-                Some(match path.rsplit_once('/') {
-                    Some((dir, _)) => dir.to_string(),
-                    None => ".".to_string(),
-                })
-            }
+            Origin::Built { estate, .. } => Some(overlay_name(&self.files, estate)),
             Origin::File { .. } | Origin::Cluster => None,
         }
     }
@@ -341,4 +296,71 @@ fn fnv_fingerprint(parts: &[&str]) -> String {
         }
     }
     format!("{hash:016x}")
+}
+
+/// What an inventory holds, as `istioctl version` would say it.
+pub fn estate_facts(inventory: &Inventory, upgrade: &Upgrade) -> Estate {
+    let mesh = &inventory.mesh;
+    let control_planes = mesh
+        .control_planes
+        .iter()
+        .map(|cp| ControlPlaneFacts {
+            revision: cp.revision.clone(),
+            namespace: cp.namespace.clone(),
+            version: cp.version.as_ref().map(Version::to_string),
+            hub: cp.hub().map(str::to_string),
+            tags: mesh
+                .tags
+                .iter()
+                .filter(|(_, r)| **r == cp.revision)
+                .map(|(t, _)| t.clone())
+                .collect(),
+        })
+        .collect();
+    let mut versions: BTreeMap<semver::Version, (String, usize)> = BTreeMap::new();
+    for w in &inventory.workloads {
+        if w.kind != crate::model::workload::WorkloadKind::Pod {
+            continue;
+        }
+        if let Some(v) = w
+            .proxy_container()
+            .and_then(|(c, _, _)| c.image.as_deref().and_then(Version::from_image))
+        {
+            versions
+                .entry(v.semver.clone())
+                .or_insert_with(|| (v.to_string(), 0))
+                .1 += 1;
+        }
+    }
+    let charts = mesh
+        .chart_releases
+        .iter()
+        .map(|r| ChartFacts {
+            chart: r.chart.clone(),
+            component: r.component.as_str(),
+            version: r
+                .version
+                .as_ref()
+                .map(Version::to_string)
+                .or_else(|| r.version_text.clone()),
+            revision: r.revision(inventory),
+            namespace: r.namespace.clone(),
+            release: inventory.object(r.object).display_name(),
+        })
+        .collect();
+    Estate {
+        control_planes,
+        charts,
+        data_plane: versions
+            .into_values()
+            .rev()
+            .map(|(version, proxies)| DataPlaneVersion { version, proxies })
+            .collect(),
+        kubernetes: mesh.kube_version.as_ref().map(Version::to_string),
+        upgrade: UpgradeFacts {
+            current: mesh.current_version().map(Version::to_string),
+            target: upgrade.target.as_ref().map(Version::to_string),
+            strategy: upgrade.strategy.as_str(),
+        },
+    }
 }

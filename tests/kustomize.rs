@@ -345,3 +345,71 @@ fn generated_objects_are_checked_under_their_hashed_names_without_secret_values(
         }
     }
 }
+
+#[test]
+fn each_overlay_is_an_estate_with_its_own_control_plane() {
+    let report = istio_preflight::check(&common::check_args(&[
+        "fixtures/kustomize/estates",
+        "--target",
+        "1.29.2",
+    ]))
+    .expect("checks");
+    let dev = "fixtures/kustomize/estates/overlays/dev";
+    let prod = "fixtures/kustomize/estates/overlays/prod";
+    // The header has one block per overlay, each with its own istiod.
+    let blocks: Vec<(Option<&str>, Vec<Option<&str>>)> = report
+        .estates
+        .iter()
+        .map(|b| {
+            (
+                b.overlay.as_deref(),
+                b.facts
+                    .control_planes
+                    .iter()
+                    .map(|cp| cp.version.as_deref())
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            (Some(dev), vec![Some("1.22.8")]),
+            (Some(prod), vec![Some("1.28.1")])
+        ]
+    );
+    let human = istio_preflight::emit::render(&report, istio_preflight::emit::Format::Human, false);
+    assert!(human.starts_with(&format!(
+        "estate {dev} (kustomize overlay):\n  control plane: default 1.22.8\n"
+    )));
+    // dev's 1.22 -> 1.29 is too large a hop; prod's 1.28 -> 1.29 is not. With one inventory
+    // for both, prod's istiod would have counted as dev's.
+    let found = |code: &str, overlay: &str| {
+        report
+            .diagnostics
+            .iter()
+            .any(|d| d.code == code && report.estate_of(d).as_deref() == Some(overlay))
+    };
+    assert!(found("IPF102", dev));
+    assert!(!found("IPF102", prod));
+    assert!(found("IPF105", dev) && found("IPF105", prod));
+    // An estate-wide finding from one overlay only says so; one every overlay gives comes
+    // once.
+    let estate_level: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.object().is_none())
+        .map(|d| d.message.as_str())
+        .collect();
+    assert!(estate_level
+        .iter()
+        .any(|m| m.contains("ENABLE_INBOUND_RETRY_POLICY")
+            && m.ends_with(&format!("(in kustomize overlay {dev})"))));
+    assert_eq!(
+        estate_level
+            .iter()
+            .filter(|m| m.contains("DISABLE_TRACK_REMAINING_CB_METRICS"))
+            .count(),
+        1
+    );
+}

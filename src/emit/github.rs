@@ -304,6 +304,7 @@ mod tests {
             root: std::env::current_dir().unwrap(),
             cluster: None,
             base: None,
+            estates: Vec::new(),
         }
     }
 

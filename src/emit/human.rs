@@ -22,7 +22,24 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 pub fn header(report: &Report) -> String {
-    let estate = report.estate();
+    if report.estates.is_empty() {
+        return estate_lines(&report.estate());
+    }
+    // One block per estate: a kustomize overlay, or the files read as they are.
+    let mut out = String::new();
+    for block in &report.estates {
+        let _ = match &block.overlay {
+            Some(dir) => writeln!(out, "estate {dir} (kustomize overlay):"),
+            None => writeln!(out, "estate of the files read as they are:"),
+        };
+        for line in estate_lines(&block.facts).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    out
+}
+
+fn estate_lines(estate: &crate::report::Estate) -> String {
     let mut out = String::new();
     let cps: Vec<String> = estate
         .control_planes

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::diagnostic::{BaselineState, Fix, Severity};
 use crate::model::{FieldPath, ObjectRef};
-use crate::report::{BaseCommit, Counts, Estate, Report};
+use crate::report::{BaseCommit, Counts, Estate, EstateBlock, Report};
 
 /// Bumped on any breaking change to the JSON shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -18,6 +18,9 @@ struct Output<'a> {
     /// Pre-merge mode (`--base`): the commit compared with, and how many findings are new.
     #[serde(skip_serializing_if = "Option::is_none")]
     base: Option<BaseSummary<'a>>,
+    /// Each estate on its own when the run had several (kustomize overlays).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    estates: &'a [EstateBlock],
     diagnostics: Vec<Item<'a>>,
     notes: Vec<NoteItem>,
 }
@@ -114,6 +117,7 @@ pub fn render(report: &Report) -> String {
                 files: report.file_count(),
             },
             estate: report.estate(),
+            estates: &report.estates,
             base: report.base.as_ref().zip(report.base_counts()).map(
                 |(commit, (new, unchanged))| BaseSummary {
                     commit,

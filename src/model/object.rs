@@ -27,8 +27,8 @@ pub enum Origin {
 
 /// One Kubernetes object: a node of a document tree, with where to find the strings that name
 /// it. They are not copied out of the tree: on a large estate the copies cost more memory than
-/// the rest of the object.
-#[derive(Debug)]
+/// the rest of the object. A clone shares the tree.
+#[derive(Clone, Debug)]
 pub struct Object {
     /// The document the object is in, shared with the other items of a List.
     tree: Arc<Tree>,
