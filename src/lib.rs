@@ -94,7 +94,9 @@ pub fn findings(settings: &Settings) -> Result<Report, String> {
         None => None,
     };
     let (mut loaded, cluster_context) = load(settings, &selected)?;
-    let values = load_values(&settings.values, &mut loaded.files)?;
+    let mut value_paths = settings.values.clone();
+    value_paths.extend(argo_values_files(settings, &mut loaded));
+    let values = load_values(&value_paths, &mut loaded.files)?;
     let mut estate = Modelled::build(loaded, values, &settings.mesh);
     estate.cluster = cluster_context;
     let Some(base) = base else {
@@ -354,6 +356,45 @@ pub fn write_baseline(report: &mut Report, path: &std::path::Path) -> Result<(),
 
 /// Reads the `--values` files. They are not manifests, so they are not part of the input
 /// paths; they join the report's files so findings can point into them.
+/// The values files Argo CD multi-source Applications read from a repository (`$values/x`):
+/// checked like `--values` files when the path exists under a checked directory (the
+/// repository being checked is the one the ref names, as far as can be known offline); a
+/// note names each that does not.
+fn argo_values_files(settings: &Settings, loaded: &mut load::files::Loaded) -> Vec<PathBuf> {
+    let Input::Files(inputs) = &settings.input else {
+        return Vec::new();
+    };
+    let dirs: Vec<&PathBuf> = inputs.iter().filter(|p| p.is_dir()).collect();
+    let mut out: Vec<PathBuf> = Vec::new();
+    for r in model::chart_release::argo_values_refs(&loaded.objects) {
+        let o = &loaded.objects[r.object];
+        let file = match o.origin {
+            model::Origin::File { file, .. } | model::Origin::Built { file, .. } => {
+                Some(file as usize)
+            }
+            model::Origin::Cluster => None,
+        };
+        let found = dirs.iter().map(|d| d.join(&r.path)).find(|p| p.is_file());
+        match found {
+            Some(p) => {
+                if !out.contains(&p) && !settings.values.contains(&p) {
+                    out.push(p);
+                }
+            }
+            None => loaded.notes.push(load::files::Note {
+                file,
+                line: r.line,
+                message: format!(
+                    "{}: values file `{}` (from the source its `$` ref names) was not found under the checked paths; its values were not checked",
+                    o.display_name(),
+                    r.entry,
+                ),
+            }),
+        }
+    }
+    out
+}
+
 fn load_values(
     paths: &[PathBuf],
     files: &mut Vec<load::files::SourceFile>,

@@ -561,6 +561,62 @@ fn parse_values(text: &str) -> Option<Arc<Tree>> {
     tree.root().is_map().then(|| Arc::new(tree))
 }
 
+/// A `helm.valueFiles` entry of an Argo CD multi-source Application that reads a file from
+/// another source's repository (`$values/path`, where a source says `ref: values`).
+#[derive(Clone, Debug)]
+pub struct ValuesRef {
+    /// Index of the declaring object in the list given.
+    pub object: usize,
+    /// The entry as written, and the line it is on.
+    pub entry: String,
+    pub line: u32,
+    /// The path inside the referenced repository.
+    pub path: String,
+}
+
+/// The `$ref/path` value files of the Istio chart sources of Argo CD Applications and
+/// ApplicationSets in `objects`.
+pub fn argo_values_refs(objects: &[crate::model::Object]) -> Vec<ValuesRef> {
+    let mut out = Vec::new();
+    for (i, o) in objects.iter().enumerate() {
+        let spec = match (o.group(), o.kind()) {
+            ("argoproj.io", "Application") => o.root().get("spec"),
+            ("argoproj.io", "ApplicationSet") => o.root().at(&["spec", "template", "spec"]),
+            _ => None,
+        };
+        let Some(sources) = spec.and_then(|s| s.get("sources")).and_then(Node::as_seq) else {
+            continue;
+        };
+        let refs: Vec<&str> = sources.iter().filter_map(|s| s.str_at(&["ref"])).collect();
+        for source in sources.iter() {
+            if source.str_at(&["chart"]).and_then(component_of).is_none() {
+                continue;
+            }
+            for item in source
+                .at(&["helm", "valueFiles"])
+                .and_then(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+            {
+                let Some(entry) = item.as_str() else { continue };
+                let Some((name, path)) = entry.strip_prefix('$').and_then(|e| e.split_once('/'))
+                else {
+                    continue;
+                };
+                if refs.contains(&name) {
+                    out.push(ValuesRef {
+                        object: i,
+                        entry: entry.to_string(),
+                        line: item.span().start.line,
+                        path: path.to_string(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 fn argo_releases(inv: &Inventory, id: ObjectId) -> Vec<Candidate> {
     let o = inv.object(id);
     let spec_path = if o.kind() == "ApplicationSet" {
