@@ -413,3 +413,39 @@ fn each_overlay_is_an_estate_with_its_own_control_plane() {
         1
     );
 }
+
+#[test]
+fn the_gitops_demo_reports_per_cluster() {
+    let report = istio_preflight::check(&common::check_args(&[
+        "fixtures/demo-gitops",
+        "--target",
+        "1.30.1",
+    ]))
+    .expect("checks");
+    let by_overlay = |code: &str| -> Vec<String> {
+        report
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .filter_map(|d| report.estate_of(d))
+            .collect()
+    };
+    assert_eq!(
+        by_overlay("IPF401"),
+        ["fixtures/demo-gitops/clusters/staging"]
+    );
+    assert_eq!(by_overlay("IPF105").len(), 2);
+    assert_eq!(report.estates.len(), 2);
+    // Nothing on a patch or kustomization file.
+    for d in &report.diagnostics {
+        if let Some(l) = report.location(d) {
+            assert!(
+                !l.file.path.ends_with("kustomization.yaml")
+                    && !l.file.path.ends_with("cart-replicas.yaml"),
+                "{}: {}",
+                d.code,
+                l.file.path
+            );
+        }
+    }
+}
