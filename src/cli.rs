@@ -213,6 +213,7 @@ impl ValueEnum for Format {
             Format::Sarif => "sarif",
             Format::Github => "github",
             Format::Junit => "junit",
+            Format::Gitlab => "gitlab",
         }))
     }
 }

@@ -1,6 +1,7 @@
 //! Output formats. Each turns a [`Report`] into text; field paths become positions here.
 
 pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -50,5 +51,6 @@ pub fn render_gated(report: &Report, format: Format, color: bool, gate: Gate) ->
         Format::Sarif => sarif::render(report),
         Format::Github => github::render(report),
         Format::Junit => junit::render(report, gate),
+        Format::Gitlab => gitlab::render(report),
     }
 }

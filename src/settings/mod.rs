@@ -184,15 +184,17 @@ pub enum Format {
     Sarif,
     Github,
     Junit,
+    Gitlab,
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Human,
         Format::Json,
         Format::Sarif,
         Format::Github,
         Format::Junit,
+        Format::Gitlab,
     ];
 }
 

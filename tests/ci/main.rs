@@ -8,6 +8,7 @@ mod common;
 
 mod action;
 mod github;
+mod gitlab;
 mod junit;
 mod policy;
 mod readme;
