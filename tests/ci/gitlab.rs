@@ -3,19 +3,13 @@
 //! fingerprint (unique per report), severity (info, minor, major, critical, blocker),
 //! location.path relative to the repository root and location.lines.begin.
 
-use super::common::check_args;
+use super::full_demo_report;
 use istio_preflight::emit::{self, Format};
 use serde_json::Value;
 
 #[test]
 fn demo_issues_have_every_required_field_and_the_sarif_identity() {
-    let report = istio_preflight::check(&check_args(&[
-        "fixtures/demo",
-        "--target",
-        "1.30.3",
-        "--no-config",
-    ]))
-    .unwrap();
+    let report = full_demo_report();
     let issues: Value =
         serde_json::from_str(&emit::render(&report, Format::Gitlab, false)).unwrap();
     let issues = issues.as_array().expect("an array of issues");

@@ -2,7 +2,6 @@
 //! checked with `xmllint` when it is installed), one suite per rule that ran, failures
 //! exactly where the exit code fails, and every text escaped.
 
-use super::common::check_args;
 use super::*;
 use istio_preflight::diagnostic::Severity;
 use istio_preflight::emit::{self, Format, Gate};
@@ -35,13 +34,7 @@ fn count(xml: &str, needle: &str) -> usize {
 
 #[test]
 fn demo_is_schema_valid_and_fails_exactly_at_the_threshold() {
-    let report = istio_preflight::check(&check_args(&[
-        "fixtures/demo",
-        "--target",
-        "1.30.3",
-        "--no-config",
-    ]))
-    .unwrap();
+    let report = full_demo_report();
     assert!(!report.diagnostics.is_empty());
     for fail_on in [Some(Severity::Error), Some(Severity::Info), None] {
         let gate = Gate {

@@ -67,6 +67,17 @@ impl Drop for Scratch {
     }
 }
 
+/// The demo estate checked with every rule, as the formats' tests read it.
+pub fn full_demo_report() -> istio_preflight::report::Report {
+    istio_preflight::check(&common::check_args(&[
+        "fixtures/demo",
+        "--target",
+        "1.30.3",
+        "--no-config",
+    ]))
+    .unwrap()
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
