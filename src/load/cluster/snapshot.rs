@@ -83,27 +83,19 @@ fn write_nested(v: &Json, key_indent: usize, child_indent: usize, out: &mut Stri
 }
 
 fn write_item(item: &Json, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match item {
-        Json::Object(m) if !m.is_empty() => {
-            let mut block = String::new();
-            write_value(item, indent + 2, &mut block);
-            out.push_str(&pad);
-            out.push_str("- ");
-            out.push_str(&block[indent + 2..]);
-        }
-        Json::Array(a) if !a.is_empty() => {
-            let mut block = String::new();
-            write_value(item, indent + 2, &mut block);
-            out.push_str(&pad);
-            out.push_str("- ");
-            out.push_str(&block[indent + 2..]);
-        }
-        _ => {
-            out.push_str(&pad);
-            out.push_str("- ");
-            write_inline(item, indent + 2, out);
-        }
+    let nested = match item {
+        Json::Object(m) => !m.is_empty(),
+        Json::Array(a) => !a.is_empty(),
+        _ => false,
+    };
+    out.push_str(&" ".repeat(indent));
+    out.push_str("- ");
+    if nested {
+        let mut block = String::new();
+        write_value(item, indent + 2, &mut block);
+        out.push_str(&block[indent + 2..]);
+    } else {
+        write_inline(item, indent + 2, out);
     }
 }
 
