@@ -100,20 +100,14 @@ impl Source {
             Source::Default => "Istio's default".to_string(),
             Source::MeshConfig { object } => {
                 let o = inv.object(*object);
-                format!(
-                    "meshConfig.defaultConfig.{field} in ConfigMap {}/{}",
-                    o.namespace(),
-                    o.name()
-                )
+                let (ns, name) = (o.namespace(), o.name());
+                format!("meshConfig.defaultConfig.{field} in ConfigMap {ns}/{name}")
             }
             Source::Annotation => "the pod's proxy.istio.io/config annotation".to_string(),
             Source::InjectorValues { object } => {
                 let o = inv.object(*object);
-                format!(
-                    "values.global.proxy.{field} in ConfigMap {}/{}",
-                    o.namespace(),
-                    o.name()
-                )
+                let (ns, name) = (o.namespace(), o.name());
+                format!("values.global.proxy.{field} in ConfigMap {ns}/{name}")
             }
         }
     }
